@@ -1,0 +1,177 @@
+//! The loop's callback queue (gevent's `loop.run_callback` and its
+//! `callback` objects), drained by a prepare watcher.
+
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use super::LoopInner;
+use crate::greenlet::raw::{WakeToken, panic_to_error};
+use crate::libev as ev;
+
+/// A callback scheduled with [`Loop::run_callback`](super::Loop::run_callback)
+/// (gevent's `callback`): true while pending, cancellable with
+/// [`stop`](Self::stop).
+#[derive(Clone)]
+pub struct Callback(Rc<Cell<Option<Box<dyn FnOnce()>>>>);
+
+impl Callback {
+    pub(crate) fn new(f: Box<dyn FnOnce()>) -> Callback {
+        Callback(Rc::new(Cell::new(Some(f))))
+    }
+
+    /// True until the callback has run or was stopped.
+    pub fn pending(&self) -> bool {
+        // SAFETY-free peek: take and put back.
+        let f = self.0.take();
+        let p = f.is_some();
+        self.0.set(f);
+        p
+    }
+
+    /// Cancels the callback if it has not run yet.
+    pub fn stop(&self) {
+        drop(self.0.take());
+    }
+
+    /// Same as [`stop`](Self::stop) (gevent's `close`).
+    pub fn close(&self) {
+        self.stop()
+    }
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<callback pending={}>", self.pending())
+    }
+}
+
+/// An entry of the queue.
+pub(crate) enum CallbackEntry {
+    /// A plain closure (no handle).
+    Fn(Box<dyn FnOnce()>),
+    /// A closure with a cancel handle.
+    Handle(Callback),
+    /// Wake a parked greenlet (`sleep(0)`, wake-ups): no allocation.
+    Wake(WakeToken),
+    /// Throw an error into a parked greenlet (kill).
+    Throw(WakeToken, crate::Error),
+}
+
+/// The prepare watcher's callback: drain the queue.
+pub(super) unsafe extern "C" fn prepare_cb(
+    _l: *mut ev::ev_loop,
+    w: *mut ev::ev_watcher,
+    _revents: libc::c_int,
+) {
+    // SAFETY: `data` is the LoopInner that owns this prepare watcher; it is
+    // alive while the watcher is active (LoopInner::drop stops it).
+    let inner = unsafe { &*((*w).data as *const LoopInner) };
+    // Keep the loop alive while callbacks run (one may drop the last Loop).
+    // SAFETY: `inner` lives in an Rc (Loop); taking one more count is sound.
+    let _keep = unsafe {
+        Rc::increment_strong_count(inner);
+        Rc::from_raw(inner as *const LoopInner)
+    };
+    run_callbacks(inner);
+}
+
+pub(super) unsafe extern "C" fn noop_cb(
+    _l: *mut ev::ev_loop,
+    _w: *mut ev::ev_watcher,
+    _revents: libc::c_int,
+) {
+}
+
+fn run_callbacks(inner: &LoopInner) {
+    let l = inner.raw();
+    if l.is_null() {
+        return;
+    }
+    // SAFETY: l is live; timer0 belongs to this loop.
+    unsafe { ev::ev_timer_stop(l, inner.timer0()) };
+    // SAFETY: l is live (checked above).
+    let expiration = unsafe { ev::ev_now(l) } + inner.switch_interval();
+    let mut count = super::CALLBACK_CHECK_COUNT;
+    loop {
+        let entry = inner.callbacks.borrow_mut().pop_front();
+        let Some(entry) = entry else { break };
+        let l = inner.raw();
+        if l.is_null() {
+            return;
+        }
+        // SAFETY: balances the ev_ref of push_callback.
+        unsafe { ev::ev_unref(l) };
+        if !inner.stopping.get() {
+            run_entry(inner, entry);
+        }
+        count -= 1;
+        if count == 0 {
+            count = super::CALLBACK_CHECK_COUNT;
+            let l = inner.raw();
+            if l.is_null() {
+                return;
+            }
+            // SAFETY: l is live.
+            let now = unsafe {
+                ev::ev_now_update(l);
+                ev::ev_now(l)
+            };
+            if now >= expiration {
+                break;
+            }
+        }
+    }
+    let l = inner.raw();
+    if !l.is_null() && !inner.callbacks.borrow().is_empty() {
+        // Leftovers: make the next poll non-blocking.
+        // SAFETY: l is live; timer0 is initialised and inactive.
+        unsafe { ev::ev_timer_start(l, inner.timer0()) };
+    }
+}
+
+fn run_entry(inner: &LoopInner, entry: CallbackEntry) {
+    match entry {
+        CallbackEntry::Fn(f) => call_guarded(inner, f),
+        CallbackEntry::Handle(h) => {
+            if let Some(f) = h.0.take() {
+                call_guarded(inner, f)
+            }
+        }
+        CallbackEntry::Wake(token) => {
+            if let Some(m) = token.fire() {
+                crate::hub::after_switch_into(m);
+            }
+        }
+        CallbackEntry::Throw(token, err) => {
+            if let Some(m) = token.throw(err) {
+                crate::hub::after_switch_into(m);
+            }
+        }
+    }
+}
+
+/// Runs a callback, turning a panic into a report to the loop's error
+/// handler (never unwinding into libev).
+pub(crate) fn call_guarded(inner: &LoopInner, f: Box<dyn FnOnce()>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        let err = panic_to_error(payload);
+        report(inner, "callback", err);
+    }
+}
+
+pub(crate) fn report(inner: &LoopInner, context: &str, err: crate::Error) {
+    let h = inner.error_handler.borrow().clone();
+    match h {
+        Some(h) => {
+            if catch_unwind(AssertUnwindSafe(|| h(context, err))).is_err() {
+                log::error!("gevent: the error handler itself panicked");
+            }
+        }
+        None => {
+            if !err.is_greenlet_exit() {
+                log::error!("{context} failed with {}: {err}", err.kind_name());
+            }
+        }
+    }
+}

@@ -1,0 +1,626 @@
+//! Greenlets (gevent's `gevent.greenlet`): [`Greenlet<T>`], a function
+//! running in a greenlet of its own with a result, links and kill; and the
+//! raw greenlet of the `greenlet` package, [`RawGreenlet`].
+//!
+//! ```
+//! use gevent::Greenlet;
+//!
+//! let g = Greenlet::spawn(|| {
+//!     gevent::sleep(0.01)?;
+//!     Ok(6 * 7)
+//! });
+//! assert_eq!(g.get().unwrap(), 42);
+//! assert!(g.successful());
+//! ```
+//!
+//! The rules gevent users rely on hold: spawn order is run order; a
+//! greenlet killed before it started never runs; `kill()` blocks until the
+//! target is dead; links fire once each, in the order they were added,
+//! after the greenlet is dead; a greenlet ended by `GreenletExit` counts as
+//! successful; an error in one greenlet is reported and stored, never
+//! crashing the others.
+//!
+//! # Differences from gevent
+//! * A greenlet's function returns `gevent::Result<T>`; an `Err` is its
+//!   exception. A panic is caught and stored as [`Error::Panicked`].
+//! * Links are closures; `link*` return a [`LinkId`] that `unlink` takes,
+//!   since closures have no identity to compare.
+//! * A killed greenlet's `value()` is `None` and `get()` returns
+//!   `Err(GreenletExit)` (gevent returns the `GreenletExit` instance as the
+//!   value); `successful()` is still true, as in gevent.
+
+pub mod raw;
+
+pub use raw::RawGreenlet;
+
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use crate::core::Timer;
+use crate::error::{Error, Result, TimeoutError};
+use crate::greenlet::raw::{ForcedUnwind, Kind, Msg, panic_to_error};
+use crate::hub::{Hub, Seconds, after_switch_into, checked_secs, get_hub, hub_switch, invalid_switch};
+use crate::linkable::{LinkId, Links, Waitable};
+
+enum Outcome<T> {
+    Value(T),
+    /// Ended by `GreenletExit`: successful, no value.
+    Exit,
+    Failed(Error),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    New,
+    Scheduled,
+    Running,
+    Dead,
+}
+
+type Func<T> = Box<dyn FnOnce() -> Result<T>>;
+
+/// A greenlet with a result (gevent's `Greenlet`). Cloning gives another
+/// handle to the same greenlet.
+pub struct Greenlet<T: 'static>(Rc<GInner<T>>);
+
+impl<T> Clone for Greenlet<T> {
+    fn clone(&self) -> Self {
+        Greenlet(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Greenlet<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+struct GInner<T: 'static> {
+    raw: RawGreenlet,
+    hub: Hub,
+    func: Cell<Option<Func<T>>>,
+    phase: Cell<Phase>,
+    outcome: RefCell<Option<Outcome<T>>>,
+    links: Links<Greenlet<T>>,
+    start_timer: RefCell<Option<Timer>>,
+}
+
+impl<T: 'static> Greenlet<T> {
+    /// A greenlet that will run `f` once started (gevent's
+    /// `Greenlet(f)`); it does not run until [`start`](Self::start).
+    pub fn new<F>(f: F) -> Greenlet<T>
+    where
+        F: FnOnce() -> Result<T> + 'static,
+    {
+        let hub = get_hub();
+        let parent = hub.greenlet().0.clone();
+        let inner = Rc::new_cyclic(|weak: &std::rc::Weak<GInner<T>>| {
+            let weak = weak.clone();
+            let raw = RawGreenlet::with_kind(
+                Box::new(move |_| {
+                    if let Some(g) = weak.upgrade() {
+                        Greenlet(g).run();
+                    }
+                    Ok(None)
+                }),
+                Some(parent),
+                Kind::Normal,
+            );
+            GInner {
+                raw,
+                hub,
+                func: Cell::new(Some(Box::new(f))),
+                phase: Cell::new(Phase::New),
+                outcome: RefCell::new(None),
+                links: Links::default(),
+                start_timer: RefCell::new(None),
+            }
+        });
+        Greenlet(inner)
+    }
+
+    /// Creates and starts a greenlet running `f` (gevent's `spawn`).
+    pub fn spawn<F>(f: F) -> Greenlet<T>
+    where
+        F: FnOnce() -> Result<T> + 'static,
+    {
+        let g = Greenlet::new(f);
+        g.start();
+        g
+    }
+
+    /// Creates a greenlet that starts after `secs` (gevent's
+    /// `spawn_later`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for NaN seconds.
+    pub fn spawn_later<F>(secs: impl Seconds, f: F) -> Result<Greenlet<T>>
+    where
+        F: FnOnce() -> Result<T> + 'static,
+    {
+        let g = Greenlet::new(f);
+        g.start_later(secs)?;
+        Ok(g)
+    }
+
+    /// Schedules the greenlet to run at the next loop iteration, after the
+    /// greenlets started before it. No effect if already started or dead.
+    pub fn start(&self) {
+        if self.0.phase.get() != Phase::New {
+            return;
+        }
+        self.0.phase.set(Phase::Scheduled);
+        let g = self.clone();
+        self.0
+            .hub
+            .loop_()
+            .run_callback_fn(Box::new(move || g.switch_in()));
+    }
+
+    /// Schedules the greenlet to start after `secs`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for NaN seconds.
+    pub fn start_later(&self, secs: impl Seconds) -> Result<()> {
+        let secs = checked_secs(secs)?;
+        if self.0.phase.get() != Phase::New {
+            return Ok(());
+        }
+        let lp = self.0.hub.loop_();
+        lp.update_now();
+        let timer = lp.timer(secs.max(0.0), 0.0)?;
+        let g = self.clone();
+        timer.start(move || g.switch_in())?;
+        self.0.phase.set(Phase::Scheduled);
+        *self.0.start_timer.borrow_mut() = Some(timer);
+        Ok(())
+    }
+
+    fn switch_in(&self) {
+        self.0.start_timer.borrow_mut().take();
+        if self.0.phase.get() == Phase::Scheduled && !self.0.raw.started() {
+            hub_switch(&self.0.raw, Msg::Value(None));
+        }
+    }
+
+    /// The greenlet's body, on its own stack.
+    fn run(&self) {
+        self.0.phase.set(Phase::Running);
+        let outcome = match self.0.func.take() {
+            None => Outcome::Exit,
+            Some(f) => match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(Ok(v)) => Outcome::Value(v),
+                Ok(Err(e)) if e.is_greenlet_exit() => Outcome::Exit,
+                Ok(Err(e)) => Outcome::Failed(e),
+                Err(p) if p.is::<ForcedUnwind>() => Outcome::Exit,
+                Err(p) => Outcome::Failed(panic_to_error(p)),
+            },
+        };
+        self.finish(outcome);
+    }
+
+    fn finish(&self, outcome: Outcome<T>) {
+        self.0.phase.set(Phase::Dead);
+        let err = match &outcome {
+            Outcome::Failed(e) => Some(e.clone()),
+            _ => None,
+        };
+        *self.0.outcome.borrow_mut() = Some(outcome);
+        if !self.0.links.is_empty() {
+            self.schedule_notify();
+        }
+        if let Some(e) = err {
+            self.0.hub.handle_error(&format!("{self:?}"), e);
+        }
+    }
+
+    fn schedule_notify(&self) {
+        if self.0.links.scheduled.replace(true) {
+            return;
+        }
+        let g = self.clone();
+        self.0.hub.loop_().run_callback_fn(Box::new(move || {
+            g.0.links.notify(&g, || true);
+            g.0.links.scheduled.set(false);
+            if !g.0.links.is_empty() {
+                g.schedule_notify();
+            }
+        }));
+    }
+
+    /// Blocks until the greenlet is dead.
+    ///
+    /// # Errors
+    /// [`Error::BlockingSwitchOut`] from inside the hub; whatever is thrown
+    /// into the *calling* greenlet while it waits (a `Timeout`, a kill,
+    /// `LoopExit` if the greenlet can never finish).
+    pub fn join(&self) -> Result<()> {
+        self.join_impl(None).map(|_| ())
+    }
+
+    /// Like [`join`](Self::join) but gives up after `secs`; true when the
+    /// greenlet is dead (gevent's `join(timeout)` returns None either way).
+    ///
+    /// # Errors
+    /// As [`join`](Self::join).
+    pub fn join_timeout(&self, secs: impl Seconds) -> Result<bool> {
+        self.join_impl(Some(checked_secs(secs)?))
+    }
+
+    fn join_impl(&self, timeout: Option<f64>) -> Result<bool> {
+        if self.ready() {
+            return Ok(true);
+        }
+        self.0.hub.ensure_can_block()?;
+        if self.0.raw.is_current() {
+            return Err(Error::invalid("a greenlet cannot join itself"));
+        }
+        let token = raw::park_token();
+        let link_token = token.clone();
+        let id = self.add_link(Box::new(move |_| {
+            if let Some(m) = link_token.fire() {
+                after_switch_into(m);
+            }
+        }));
+        let timer = match timeout {
+            Some(t) => {
+                let lp = self.0.hub.loop_();
+                lp.update_now();
+                let timer = lp.timer(t.max(0.0), 0.0)?;
+                if let Err(e) = timer.start_wake(token) {
+                    raw::unpark();
+                    self.0.links.remove(id);
+                    return Err(e);
+                }
+                Some(timer)
+            }
+            None => None,
+        };
+        let m = self.0.hub.switch_msg();
+        raw::unpark();
+        self.0.links.remove(id);
+        if let Some(t) = timer {
+            t.stop();
+        }
+        match m {
+            Msg::Wake(_) => Ok(self.ready()),
+            Msg::Throw(e) => Err(e),
+            _ => Err(invalid_switch()),
+        }
+    }
+
+    /// The outcome: the value, or the greenlet's own failure (the `Err` it
+    /// returned, [`Error::Panicked`], or [`Error::GreenletExit`] if killed).
+    /// Blocks until the greenlet is dead.
+    ///
+    /// # Errors
+    /// The greenlet's failure, or as [`join`](Self::join).
+    pub fn get(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        if !self.ready() {
+            self.join()?;
+        }
+        self.result()
+    }
+
+    /// Like [`get`](Self::get) but gives up after `secs` with
+    /// [`Error::Timeout`].
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), plus the timeout.
+    pub fn get_timeout(&self, secs: impl Seconds) -> Result<T>
+    where
+        T: Clone,
+    {
+        let secs = checked_secs(secs)?;
+        if !self.ready() && !self.join_impl(Some(secs))? {
+            return Err(Error::Timeout(TimeoutError {
+                id: 0,
+                seconds: Some(secs),
+            }));
+        }
+        self.result()
+    }
+
+    /// The outcome without blocking: `Err(Timeout)` if not ready (gevent's
+    /// `get(block=False)`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn try_get(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        if !self.ready() {
+            return Err(Error::Timeout(TimeoutError {
+                id: 0,
+                seconds: None,
+            }));
+        }
+        self.result()
+    }
+
+    fn result(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        match &*self.0.outcome.borrow() {
+            Some(Outcome::Value(v)) => Ok(v.clone()),
+            Some(Outcome::Exit) => Err(Error::GreenletExit),
+            Some(Outcome::Failed(e)) => Err(e.clone()),
+            None => Err(Error::Timeout(TimeoutError {
+                id: 0,
+                seconds: None,
+            })),
+        }
+    }
+
+    /// Kills the greenlet with `GreenletExit` and waits until it is dead. A
+    /// greenlet that has not started never runs; a dead one is left alone.
+    ///
+    /// # Errors
+    /// [`Error::BlockingSwitchOut`] from inside the hub (use
+    /// [`kill_nowait`](Self::kill_nowait) there); whatever is thrown into
+    /// the caller while it waits.
+    pub fn kill(&self) -> Result<()> {
+        self.kill_impl(Error::GreenletExit, true, None).map(|_| ())
+    }
+
+    /// Kills with `GreenletExit` without waiting (gevent's
+    /// `kill(block=False)`): the greenlet sees the error at its next switch.
+    pub fn kill_nowait(&self) {
+        let _ = self.kill_impl(Error::GreenletExit, false, None);
+    }
+
+    /// Kills with `err` (gevent's `kill(exception)`) and waits: the greenlet
+    /// sees `Err(err)` from its blocking call; unless it is a
+    /// `GreenletExit`, the greenlet ends unsuccessful.
+    ///
+    /// # Errors
+    /// As [`kill`](Self::kill).
+    pub fn kill_with(&self, err: Error) -> Result<()> {
+        self.kill_impl(err, true, None).map(|_| ())
+    }
+
+    /// [`kill_with`](Self::kill_with) without waiting.
+    pub fn kill_with_nowait(&self, err: Error) {
+        let _ = self.kill_impl(err, false, None);
+    }
+
+    /// Kills with `GreenletExit` and waits at most `secs`; true when dead.
+    ///
+    /// # Errors
+    /// As [`kill`](Self::kill).
+    pub fn kill_timeout(&self, secs: impl Seconds) -> Result<bool> {
+        let secs = checked_secs(secs)?;
+        self.kill_impl(Error::GreenletExit, true, Some(secs))
+    }
+
+    pub(crate) fn kill_impl(&self, err: Error, block: bool, timeout: Option<f64>) -> Result<bool> {
+        match self.0.phase.get() {
+            Phase::Dead => return Ok(true),
+            Phase::New | Phase::Scheduled if !self.0.raw.started() => {
+                // Never ran: it never will. Links still fire.
+                self.0.start_timer.borrow_mut().take();
+                raw::discard_unstarted(&self.0.raw);
+                drop(self.0.func.take());
+                let outcome = if err.is_greenlet_exit() {
+                    Outcome::Exit
+                } else {
+                    Outcome::Failed(err)
+                };
+                self.0.phase.set(Phase::Dead);
+                *self.0.outcome.borrow_mut() = Some(outcome);
+                if !self.0.links.is_empty() {
+                    self.schedule_notify();
+                }
+                return Ok(true);
+            }
+            _ => {}
+        }
+        let g = self.clone();
+        self.0.hub.loop_().run_callback_fn(Box::new(move || {
+            let r = &g.0.raw;
+            if r.active() && !r.is_current() {
+                hub_switch(r, Msg::Throw(err));
+            }
+        }));
+        if !block || self.0.raw.is_current() {
+            return Ok(false);
+        }
+        self.join_impl(timeout)
+    }
+
+    fn add_link(&self, f: Box<dyn FnMut(&Greenlet<T>)>) -> LinkId {
+        let id = self.0.links.add(f);
+        if self.ready() {
+            self.schedule_notify();
+        }
+        id
+    }
+
+    /// Calls `f` in the hub once the greenlet is dead (at once, through the
+    /// loop, if it already is). `f` must not block.
+    pub fn rawlink(&self, f: impl FnOnce(&Greenlet<T>) + 'static) -> LinkId {
+        let mut f = Some(f);
+        self.add_link(Box::new(move |g| {
+            if let Some(f) = f.take() {
+                f(g)
+            }
+        }))
+    }
+
+    /// Calls `f` in a new greenlet once this one is dead; `f` may block.
+    pub fn link(&self, f: impl FnOnce(&Greenlet<T>) + 'static) -> LinkId {
+        self.link_filtered(f, |_| true)
+    }
+
+    /// Like [`link`](Self::link), only if the greenlet ended successfully
+    /// (a killed greenlet counts as successful).
+    pub fn link_value(&self, f: impl FnOnce(&Greenlet<T>) + 'static) -> LinkId {
+        self.link_filtered(f, |g| g.successful())
+    }
+
+    /// Like [`link`](Self::link), only if the greenlet failed.
+    pub fn link_exception(&self, f: impl FnOnce(&Greenlet<T>) + 'static) -> LinkId {
+        self.link_filtered(f, |g| !g.successful())
+    }
+
+    fn link_filtered(
+        &self,
+        f: impl FnOnce(&Greenlet<T>) + 'static,
+        filter: fn(&Greenlet<T>) -> bool,
+    ) -> LinkId {
+        let mut f = Some(f);
+        self.add_link(Box::new(move |g| {
+            if !filter(g) {
+                return;
+            }
+            let Some(f) = f.take() else { return };
+            let g = g.clone();
+            let hub = get_hub();
+            let runner = RawGreenlet::with_kind(
+                Box::new(move |_| {
+                    f(&g);
+                    Ok(None)
+                }),
+                Some(hub.greenlet().0.clone()),
+                Kind::Normal,
+            );
+            hub_switch(&runner, Msg::Value(None));
+        }))
+    }
+
+    /// Removes a link; true if it had not fired yet.
+    pub fn unlink(&self, id: LinkId) -> bool {
+        self.0.links.remove(id)
+    }
+
+    /// Removes every link.
+    pub fn unlink_all(&self) {
+        self.0.links.clear()
+    }
+
+    /// Links not yet fired.
+    pub fn has_links(&self) -> usize {
+        self.0.links.len()
+    }
+
+    /// True once the greenlet finished, failed or was killed.
+    pub fn ready(&self) -> bool {
+        self.0.phase.get() == Phase::Dead
+    }
+
+    /// True once dead (the same as [`ready`](Self::ready)).
+    pub fn dead(&self) -> bool {
+        self.ready()
+    }
+
+    /// True once started and until dead (gevent's `bool(greenlet)`).
+    pub fn started(&self) -> bool {
+        matches!(self.0.phase.get(), Phase::Scheduled | Phase::Running)
+    }
+
+    /// True if it ended without a failure; ended by `GreenletExit` counts.
+    pub fn successful(&self) -> bool {
+        matches!(
+            &*self.0.outcome.borrow(),
+            Some(Outcome::Value(_)) | Some(Outcome::Exit)
+        )
+    }
+
+    /// The value it returned, once dead and successful.
+    pub fn value(&self) -> Option<T>
+    where
+        T: Clone,
+    {
+        match &*self.0.outcome.borrow() {
+            Some(Outcome::Value(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// True when it was ended by `GreenletExit` (a plain kill).
+    pub fn killed(&self) -> bool {
+        matches!(&*self.0.outcome.borrow(), Some(Outcome::Exit))
+    }
+
+    /// The failure it ended with (not `GreenletExit`).
+    pub fn exception(&self) -> Option<Error> {
+        match &*self.0.outcome.borrow() {
+            Some(Outcome::Failed(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// The greenlet's name (`Greenlet-N` unless set).
+    pub fn name(&self) -> String {
+        self.0.raw.name()
+    }
+
+    /// Sets the name.
+    pub fn set_name(&self, name: &str) {
+        self.0.raw.set_name(name)
+    }
+
+    /// The underlying raw greenlet.
+    pub fn raw(&self) -> &RawGreenlet {
+        &self.0.raw
+    }
+
+    /// The hub this greenlet belongs to.
+    pub fn hub(&self) -> &Hub {
+        &self.0.hub
+    }
+}
+
+impl<T> std::fmt::Debug for Greenlet<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0.phase.get() {
+            Phase::New => "unstarted",
+            Phase::Scheduled => "scheduled",
+            Phase::Running => "running",
+            Phase::Dead => "dead",
+        };
+        write!(f, "<Greenlet \"{}\" {}>", self.0.raw.name(), state)
+    }
+}
+
+impl<T: 'static> Waitable for Greenlet<T> {
+    fn ready(&self) -> bool {
+        Greenlet::ready(self)
+    }
+
+    fn rawlink(&self, mut f: Box<dyn FnMut()>) -> LinkId {
+        self.add_link(Box::new(move |_| f()))
+    }
+
+    fn unlink(&self, id: LinkId) -> bool {
+        Greenlet::unlink(self, id)
+    }
+
+    fn exception(&self) -> Option<Error> {
+        Greenlet::exception(self)
+    }
+}
+
+impl<T: 'static> Waitable for &Greenlet<T> {
+    fn ready(&self) -> bool {
+        Greenlet::ready(self)
+    }
+
+    fn rawlink(&self, mut f: Box<dyn FnMut()>) -> LinkId {
+        self.add_link(Box::new(move |_| f()))
+    }
+
+    fn unlink(&self, id: LinkId) -> bool {
+        Greenlet::unlink(self, id)
+    }
+
+    fn exception(&self) -> Option<Error> {
+        Greenlet::exception(self)
+    }
+}

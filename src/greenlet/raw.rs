@@ -1,0 +1,871 @@
+//! Raw greenlets: stack switching on the `context` crate with the
+//! `greenlet` package's semantics (`greenlet.greenlet`).
+//!
+//! A greenlet is a function with a stack of its own. `switch` suspends the
+//! running greenlet and resumes the target where it last suspended (or
+//! starts it); when a greenlet's function returns, its result goes to its
+//! parent, the nearest one that is not dead.
+//!
+//! What `context` does not do and this module adds:
+//!
+//! * greenlets are `!Send` (they hold `Rc`s): a greenlet never leaves its
+//!   thread;
+//! * a panic is caught on the greenlet's own stack and becomes
+//!   [`Error::Panicked`], never crossing the assembly entry frame;
+//! * a forced unwind (hub destroyed, thread exit) is a message the greenlet
+//!   receives at its switch point and turns into an unwinding panic *there*,
+//!   so its destructors run before its stack is reused;
+//! * stacks come from the per-thread [`StackPool`], guarded against
+//!   overflow.
+//!
+//! # How a switch works
+//! The switching greenlet puts a [`Packet`] (itself and the message) on its
+//! own stack and resumes the target's context with the packet's address.
+//! Whoever resumes first reads the packet with [`receive`]: it stores the
+//! switcher's new context back into the switcher (or, when the switcher has
+//! just died, returns its stack to the pool) and takes the message.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr;
+use std::rc::Rc;
+
+use context::{Context, Transfer};
+
+use crate::error::{Error, Result};
+use crate::stack::{Stack, StackPool};
+
+/// A value carried by a switch (the `greenlet` package's `*args`).
+pub type Value = Option<Box<dyn Any>>;
+
+/// The function a raw greenlet runs: it gets the value of the first switch
+/// into it; what it returns goes to its parent.
+pub type RunFn = Box<dyn FnOnce(Value) -> Result<Value>>;
+
+/// What a switch delivers.
+pub(crate) enum Msg {
+    /// A plain switch, with an optional value.
+    Value(Value),
+    /// A wake-up for the wait numbered by the sequence number (see
+    /// [`WakeToken`]).
+    Wake(u64),
+    /// Raise this error at the switch point.
+    Throw(Error),
+    /// Unwind the stack now (hub destroyed, thread exit); for the hub: stop.
+    Unwind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    NotStarted,
+    Active,
+    Dead,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Main,
+    Hub,
+    Normal,
+}
+
+/// The payload of the panic used to unwind a greenlet on demand.
+pub(crate) struct ForcedUnwind;
+
+/// A greenlet's shared record.
+///
+/// # Invariant
+/// While `state` is `Active` and the greenlet is not the running one, `ctx`
+/// holds its suspended context and `stack` its stack. A greenlet that is
+/// `Active` with a stack is in the thread's registry, which keeps it alive
+/// until it is dead.
+pub(crate) struct Inner {
+    ctx: Cell<Option<Context>>,
+    stack: Cell<Option<Stack>>,
+    state: Cell<State>,
+    kind: Kind,
+    parent: UnsafeCell<Option<Rc<Inner>>>,
+    run: Cell<Option<RunFn>>,
+    unwinding: Cell<bool>,
+    park_seq: Cell<u64>,
+    slot: Cell<usize>,
+    id: u64,
+    name: RefCell<Option<Rc<str>>>,
+}
+
+impl Inner {
+    fn parent_ref(&self) -> Option<&Rc<Inner>> {
+        // SAFETY: `parent` is only replaced through `set_parent`, never
+        // while a reference obtained here is in use (single thread, no
+        // re-entrancy between the read and the use).
+        unsafe { (*self.parent.get()).as_ref() }
+    }
+
+    fn set_parent(&self, p: Option<Rc<Inner>>) {
+        // SAFETY: see `parent_ref`; the old value is dropped after the write.
+        let old = unsafe { std::mem::replace(&mut *self.parent.get(), p) };
+        drop(old);
+    }
+}
+
+struct ThreadState {
+    main: Rc<Inner>,
+    current: Cell<*const Inner>,
+    registry: RefCell<Vec<Option<Rc<Inner>>>>,
+    free_slots: RefCell<Vec<usize>>,
+    pool: RefCell<StackPool>,
+    seq: Cell<u64>,
+    next_id: Cell<u64>,
+    exit_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
+}
+
+thread_local! {
+    static STATE: Cell<*const ThreadState> = const { Cell::new(ptr::null()) };
+    static GUARD: ThreadGuard = const { ThreadGuard };
+}
+
+const STATE_GONE: *const ThreadState = 1 as *const ThreadState;
+
+struct ThreadGuard;
+
+impl Drop for ThreadGuard {
+    fn drop(&mut self) {
+        shutdown_thread();
+    }
+}
+
+#[inline]
+fn state() -> &'static ThreadState {
+    let p = STATE.with(|s| s.get());
+    if p.is_null() || p == STATE_GONE {
+        return init_state(p);
+    }
+    // SAFETY: a non-null, non-sentinel pointer was made by `init_state` from
+    // a leaked Box and is freed only by `shutdown_thread`, which first
+    // resets STATE.
+    unsafe { &*p }
+}
+
+#[cold]
+fn init_state(p: *const ThreadState) -> &'static ThreadState {
+    assert!(
+        p != STATE_GONE,
+        "gevent used on a thread whose greenlet state was already torn down"
+    );
+    let main = Rc::new(Inner {
+        ctx: Cell::new(None),
+        stack: Cell::new(None),
+        state: Cell::new(State::Active),
+        kind: Kind::Main,
+        parent: UnsafeCell::new(None),
+        run: Cell::new(None),
+        unwinding: Cell::new(false),
+        park_seq: Cell::new(0),
+        slot: Cell::new(usize::MAX),
+        id: 0,
+        name: RefCell::new(Some("MainGreenlet".into())),
+    });
+    let st = Box::new(ThreadState {
+        current: Cell::new(Rc::as_ptr(&main)),
+        main,
+        registry: RefCell::new(Vec::new()),
+        free_slots: RefCell::new(Vec::new()),
+        pool: RefCell::new(StackPool::new()),
+        seq: Cell::new(0),
+        next_id: Cell::new(1),
+        exit_hooks: RefCell::new(Vec::new()),
+    });
+    let raw = Box::into_raw(st) as *const ThreadState;
+    STATE.with(|s| s.set(raw));
+    // Register the thread-exit destructor (a no-op access).
+    GUARD.with(|_| ());
+    // SAFETY: just leaked; lives until `shutdown_thread`.
+    unsafe { &*raw }
+}
+
+/// Registers `f` to run at thread exit, before the remaining greenlets are
+/// unwound and the stacks are freed. The hub uses it to destroy itself.
+pub(crate) fn at_thread_exit(f: Box<dyn FnOnce()>) {
+    state().exit_hooks.borrow_mut().push(f);
+}
+
+fn shutdown_thread() {
+    let p = STATE.with(|s| s.get());
+    if p.is_null() || p == STATE_GONE {
+        return;
+    }
+    // SAFETY: see `state`.
+    let st = unsafe { &*p };
+    loop {
+        let hook = st.exit_hooks.borrow_mut().pop();
+        match hook {
+            Some(h) => h(),
+            None => break,
+        }
+    }
+    if st.current.get() == Rc::as_ptr(&st.main) {
+        unwind_all(&[]);
+    }
+    let leaked = st.pool.borrow().outstanding();
+    if leaked != 0 {
+        log::warn!("gevent: {leaked} greenlet stack(s) could not be unwound at thread exit");
+    }
+    STATE.with(|s| s.set(STATE_GONE));
+    // SAFETY: made by Box::into_raw in `init_state`; STATE no longer points
+    // to it.
+    drop(unsafe { Box::from_raw(p as *mut ThreadState) });
+}
+
+/// Unwinds every started, not yet dead greenlet of this thread except the
+/// current one, the main one and those in `keep`, running their destructors.
+/// Each is re-parented to the current greenlet so that control comes back
+/// here when it dies. Returns how many were unwound.
+pub(crate) fn unwind_all(keep: &[&RawGreenlet]) -> usize {
+    let st = state();
+    let cur = st.current.get();
+    let mut count = 0;
+    loop {
+        let victim = {
+            let reg = st.registry.borrow();
+            reg.iter()
+                .flatten()
+                .find(|g| {
+                    let p = Rc::as_ptr(g);
+                    p != cur
+                        && g.kind == Kind::Normal
+                        && g.state.get() == State::Active
+                        && !g.unwinding.get()
+                        && !keep.iter().any(|k| Rc::as_ptr(&k.0) == p)
+                })
+                .cloned()
+        };
+        let Some(g) = victim else { break };
+        g.unwinding.set(true);
+        g.set_parent(Some(current_rc()));
+        // SAFETY: g is Active and suspended (it is not the current one).
+        let m = unsafe { switch_raw(&g, Msg::Unwind) };
+        drop(m);
+        count += 1;
+    }
+    count
+}
+
+fn registry_add(g: &Rc<Inner>) {
+    let st = state();
+    let slot = st.free_slots.borrow_mut().pop();
+    let mut reg = st.registry.borrow_mut();
+    let slot = match slot {
+        Some(s) => {
+            reg[s] = Some(g.clone());
+            s
+        }
+        None => {
+            reg.push(Some(g.clone()));
+            reg.len() - 1
+        }
+    };
+    g.slot.set(slot);
+}
+
+fn registry_remove(g: &Inner) {
+    let slot = g.slot.replace(usize::MAX);
+    if slot == usize::MAX {
+        return;
+    }
+    let st = state();
+    let old = st.registry.borrow_mut()[slot].take();
+    st.free_slots.borrow_mut().push(slot);
+    // Dropping may free `g` itself: nothing touches it afterwards.
+    drop(old);
+}
+
+/// Number of started greenlets on this thread that are neither dead nor
+/// the main one (the hub included).
+pub(crate) fn live_count() -> usize {
+    state().registry.borrow().iter().flatten().count()
+}
+
+/// Names of suspended greenlets (for the LoopExit report), at most `max`.
+pub(crate) fn suspended_names(max: usize) -> (usize, Vec<String>) {
+    let st = state();
+    let cur = st.current.get();
+    let reg = st.registry.borrow();
+    let all: Vec<&Rc<Inner>> = reg
+        .iter()
+        .flatten()
+        .filter(|g| g.kind == Kind::Normal && Rc::as_ptr(g) != cur)
+        .collect();
+    let names = all.iter().take(max).map(|g| RawGreenlet((*g).clone()).name()).collect();
+    (all.len(), names)
+}
+
+struct Packet {
+    from: *const Inner,
+    msg: Option<Msg>,
+}
+
+/// Switches from the running greenlet to `target`, delivering `msg`;
+/// returns the message of whoever switches back.
+///
+/// # Safety
+/// Must be called on a greenlet stack of this thread (or its native stack,
+/// the main greenlet). `target` must not be dead.
+pub(crate) unsafe fn switch_raw(target: &Rc<Inner>, msg: Msg) -> Msg {
+    let st = state();
+    let from = st.current.get();
+    let tp = Rc::as_ptr(target);
+    if tp == from {
+        return msg;
+    }
+    match target.state.get() {
+        State::Active => {}
+        State::Dead => {
+            return Msg::Throw(Error::InvalidSwitch(
+                "cannot switch to a greenlet that is dead".into(),
+            ));
+        }
+        State::NotStarted => match msg {
+            Msg::Throw(e) => {
+                // Python greenlet: throwing into a greenlet that never ran
+                // kills it without running it; the outcome goes to its parent.
+                target.run.take();
+                target.state.set(State::Dead);
+                return deliver_to_parent(target, exit_msg(Err(e)));
+            }
+            Msg::Unwind => {
+                target.run.take();
+                target.state.set(State::Dead);
+                return deliver_to_parent(target, Msg::Value(None));
+            }
+            _ => {
+                if let Err(e) = start(target) {
+                    return Msg::Throw(e);
+                }
+            }
+        },
+    }
+    // SAFETY: `from` is the running greenlet (kept alive by its registry
+    // entry, the thread state, or the caller).
+    let fromr = unsafe { &*from };
+    if let Some(false) = stack_canary_ok(fromr) {
+        crate::stack::report_overflow(0, 0);
+        std::process::abort();
+    }
+    let ctx = target
+        .ctx
+        .take()
+        .expect("gevent: a suspended greenlet has no saved context");
+    st.current.set(tp);
+    let mut pkt = Packet {
+        from,
+        msg: Some(msg),
+    };
+    // SAFETY: `ctx` is the target's suspended context on a live stack (type
+    // invariant of Inner). The packet stays valid while we are suspended:
+    // it lives in this frame, which is not resumed before `receive` ran.
+    let tr = unsafe { ctx.resume(&mut pkt as *mut Packet as usize) };
+    // SAFETY: every resume of a greenlet context passes a Packet pointer.
+    unsafe { receive(tr) }
+}
+
+fn stack_canary_ok(g: &Inner) -> Option<bool> {
+    // SAFETY: reading the stack descriptor without moving it out.
+    let stack = unsafe { &*g.stack.as_ptr() };
+    stack.as_ref().map(|s| s.canary_intact())
+}
+
+/// For a greenlet that ended without running, hand `msg` to its parent:
+/// directly when the parent is the caller.
+fn deliver_to_parent(g: &Rc<Inner>, msg: Msg) -> Msg {
+    let Some(parent) = live_parent(g) else {
+        return msg;
+    };
+    if Rc::as_ptr(&parent) == state().current.get() {
+        return msg;
+    }
+    // SAFETY: `parent` is live (checked by live_parent).
+    unsafe { switch_raw(&parent, msg) }
+}
+
+fn live_parent(g: &Inner) -> Option<Rc<Inner>> {
+    let mut p = g.parent_ref();
+    while let Some(pp) = p {
+        if pp.state.get() != State::Dead {
+            return Some(pp.clone());
+        }
+        p = pp.parent_ref();
+    }
+    None
+}
+
+fn start(g: &Rc<Inner>) -> Result<()> {
+    let stack = state().pool.borrow_mut().get().map_err(Error::from)?;
+    // SAFETY: the context runs on `stack`, which `g` owns until it is dead
+    // and its last switch has been received (see `receive`).
+    let ctx = unsafe { Context::new(&stack.as_context_stack(), entry) };
+    g.stack.set(Some(stack));
+    g.ctx.set(Some(ctx));
+    g.state.set(State::Active);
+    registry_add(g);
+    Ok(())
+}
+
+/// Reads the packet of the greenlet that just switched to us.
+///
+/// # Safety
+/// `tr.data` must be the address of a live [`Packet`].
+unsafe fn receive(tr: Transfer) -> Msg {
+    // SAFETY: guaranteed by the caller.
+    let pkt = unsafe { &mut *(tr.data as *mut Packet) };
+    let msg = pkt.msg.take().expect("switch packet read twice");
+    // SAFETY: the switcher is alive: registry, thread state or caller.
+    let from = unsafe { &*pkt.from };
+    if from.state.get() == State::Dead {
+        // The switcher's function returned: its stack is free now that we
+        // run on another one. Its context is simply forgotten.
+        let _ = tr.context;
+        if let Some(stack) = from.stack.take() {
+            state().pool.borrow_mut().put(stack);
+        }
+        registry_remove(from);
+    } else {
+        from.ctx.set(Some(tr.context));
+    }
+    msg
+}
+
+fn exit_msg(r: Result<Value>) -> Msg {
+    match r {
+        Ok(v) => Msg::Value(v),
+        // greenlet: GreenletExit is caught and returned to the parent.
+        Err(e) if e.is_greenlet_exit() => Msg::Value(Some(Box::new(e))),
+        Err(e) => Msg::Throw(e),
+    }
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(e) = payload.downcast_ref::<Error>() {
+        e.to_string()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+/// Maps a caught panic to the error it stands for: a payload that is a
+/// [`Error`] (`std::panic::panic_any(err)`) is that error.
+pub(crate) fn panic_to_error(payload: Box<dyn Any + Send>) -> Error {
+    match payload.downcast::<Error>() {
+        Ok(e) => *e,
+        Err(p) => Error::Panicked(panic_message(&*p).into()),
+    }
+}
+
+extern "C" fn entry(tr: Transfer) -> ! {
+    // SAFETY: the first resume of a greenlet context passes a Packet.
+    let msg = unsafe { receive(tr) };
+    let me = state().current.get();
+    let result = run_body(me, msg);
+    // SAFETY: `me` is the running greenlet, kept alive by its registry
+    // entry until the switch below has been received.
+    unsafe { final_switch(me, result) }
+}
+
+fn run_body(me: *const Inner, msg: Msg) -> Msg {
+    // SAFETY: see `entry`.
+    let me = unsafe { &*me };
+    let f = me.run.take();
+    let arg = match msg {
+        Msg::Value(v) => v,
+        Msg::Wake(_) => None,
+        Msg::Throw(e) => return exit_msg(Err(e)),
+        Msg::Unwind => return Msg::Value(None),
+    };
+    let Some(f) = f else {
+        return Msg::Value(None);
+    };
+    match catch_unwind(AssertUnwindSafe(move || f(arg))) {
+        Ok(r) => exit_msg(r),
+        Err(payload) => {
+            if payload.is::<ForcedUnwind>() {
+                Msg::Value(None)
+            } else {
+                Msg::Throw(panic_to_error(payload))
+            }
+        }
+    }
+}
+
+/// The last switch of a greenlet whose function returned.
+///
+/// # Safety
+/// `me` must be the running greenlet. Nothing owned may be left on this
+/// stack: it is never resumed.
+unsafe fn final_switch(me: *const Inner, msg: Msg) -> ! {
+    // SAFETY: guaranteed by the caller.
+    let me = unsafe { &*me };
+    me.state.set(State::Dead);
+    me.unwinding.set(false);
+    // Find the nearest live ancestor without taking a new reference (this
+    // frame is abandoned, so a clone would leak).
+    let mut p = me.parent_ref();
+    while let Some(pp) = p {
+        if pp.state.get() != State::Dead {
+            break;
+        }
+        p = pp.parent_ref();
+    }
+    match p {
+        Some(parent) => {
+            // SAFETY: parent is live; `me` stays alive (registry) until the
+            // parent side's `receive` removes it.
+            unsafe { switch_raw(parent, msg) };
+        }
+        None => {}
+    }
+    // A greenlet always has a live ancestor (the main greenlet never dies).
+    eprintln!("fatal runtime error: gevent: a dead greenlet was resumed");
+    std::process::abort()
+}
+
+/// The running greenlet, as a counted reference.
+pub(crate) fn current_rc() -> Rc<Inner> {
+    let p = state().current.get();
+    // SAFETY: `current` always points into a live Rc<Inner> (see Inner's
+    // invariant); taking one more strong count is sound.
+    unsafe {
+        Rc::increment_strong_count(p);
+        Rc::from_raw(p)
+    }
+}
+
+/// The running greenlet's address (cheap identity test).
+#[inline]
+pub(crate) fn current_ptr() -> *const Inner {
+    state().current.get()
+}
+
+/// A one-shot wake-up for a parked greenlet.
+///
+/// A blocking primitive calls [`park_token`] before switching to the hub
+/// and hands the token to whatever will wake it (a callback, a watcher, a
+/// link). `fire` resumes the greenlet only if it is still parked in that
+/// same wait, so a stale wake-up (the wait already ended through a timeout
+/// or a kill) is ignored.
+#[derive(Clone)]
+pub(crate) struct WakeToken {
+    g: Rc<Inner>,
+    seq: u64,
+}
+
+impl WakeToken {
+    /// True while the greenlet still waits in the wait this token is for.
+    pub(crate) fn is_current(&self) -> bool {
+        self.g.park_seq.get() == self.seq
+    }
+
+    /// Resumes the parked greenlet with `Msg::Wake` if still parked in this
+    /// wait; returns what the next switch back delivered (for the hub to
+    /// handle), or `None` for a stale token.
+    pub(crate) fn fire(&self) -> Option<Msg> {
+        self.deliver(Msg::Wake(self.seq))
+    }
+
+    /// Like `fire`, but raising `err` in the parked greenlet.
+    pub(crate) fn throw(&self, err: Error) -> Option<Msg> {
+        self.deliver(Msg::Throw(err))
+    }
+
+    fn deliver(&self, msg: Msg) -> Option<Msg> {
+        if !self.is_current() || self.g.state.get() != State::Active {
+            return None;
+        }
+        self.g.park_seq.set(0);
+        // SAFETY: the greenlet is Active and parked (not running).
+        Some(unsafe { switch_raw(&self.g, msg) })
+    }
+
+    /// The greenlet this token wakes.
+    pub(crate) fn greenlet(&self) -> RawGreenlet {
+        RawGreenlet(self.g.clone())
+    }
+}
+
+/// Marks a greenlet that never started as dead without running it (a
+/// `Greenlet` killed before its first switch). Returns false if it had
+/// already started.
+pub(crate) fn discard_unstarted(g: &RawGreenlet) -> bool {
+    if g.0.state.get() != State::NotStarted {
+        return false;
+    }
+    g.0.state.set(State::Dead);
+    drop(g.0.run.take());
+    true
+}
+
+/// Marks the running greenlet as parked in a new wait and returns the token
+/// that wakes it.
+pub(crate) fn park_token() -> WakeToken {
+    let st = state();
+    let seq = st.seq.get().wrapping_add(1).max(1);
+    st.seq.set(seq);
+    let g = current_rc();
+    g.park_seq.set(seq);
+    WakeToken { g, seq }
+}
+
+/// Ends the current wait of the running greenlet (stale tokens are ignored
+/// from now on).
+pub(crate) fn unpark() {
+    // SAFETY: current always points to a live Inner.
+    unsafe { &*current_ptr() }.park_seq.set(0);
+}
+
+/// Switch from an ordinary greenlet (never the hub) to `target`, turning an
+/// unwind request into an unwinding panic here, at the switch point.
+///
+/// A greenlet that is already unwinding does not switch at all: it gets
+/// `Throw(GreenletExit)` (inside a destructor) or unwinds again.
+pub(crate) fn switch_to(target: &Rc<Inner>, msg: Msg) -> Msg {
+    // SAFETY: current always points to a live Inner.
+    let me = unsafe { &*current_ptr() };
+    if me.unwinding.get() {
+        if std::thread::panicking() {
+            return Msg::Throw(Error::GreenletExit);
+        }
+        resume_unwind(Box::new(ForcedUnwind));
+    }
+    // SAFETY: called on a greenlet (or native) stack of this thread; the
+    // target's liveness is checked inside.
+    let m = unsafe { switch_raw(target, msg) };
+    if let Msg::Unwind = m {
+        me.unwinding.set(true);
+        if std::thread::panicking() {
+            return Msg::Throw(Error::GreenletExit);
+        }
+        resume_unwind(Box::new(ForcedUnwind));
+    }
+    m
+}
+
+/// Writes the running greenlet's name into `out` for the stack-overflow
+/// report; returns the length. Called from a signal handler: no allocation,
+/// no panics.
+pub(crate) fn current_name_for_crash(out: &mut [u8]) -> usize {
+    let Ok(p) = STATE.try_with(|s| s.get()) else {
+        return 0;
+    };
+    if p.is_null() || p == STATE_GONE {
+        return 0;
+    }
+    // SAFETY: see `state`.
+    let cur = unsafe { (*p).current.get() };
+    // SAFETY: current points to a live Inner.
+    let g = unsafe { &*cur };
+    if let Ok(name) = g.name.try_borrow() {
+        if let Some(n) = name.as_ref() {
+            let b = n.as_bytes();
+            let k = b.len().min(out.len());
+            out[..k].copy_from_slice(&b[..k]);
+            return k;
+        }
+    }
+    let prefix = b"Greenlet-";
+    let mut n = prefix.len().min(out.len());
+    out[..n].copy_from_slice(&prefix[..n]);
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = g.id;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        if n < out.len() {
+            out[n] = d;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A raw greenlet (the `greenlet` package's `greenlet.greenlet`): a
+/// function on its own stack, started and resumed by [`switch`](Self::switch).
+///
+/// Cloning gives another handle to the same greenlet. Not `Send`: a
+/// greenlet lives and dies on the thread that made it.
+#[derive(Clone)]
+pub struct RawGreenlet(pub(crate) Rc<Inner>);
+
+impl PartialEq for RawGreenlet {
+    fn eq(&self, other: &RawGreenlet) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RawGreenlet {}
+
+impl std::fmt::Debug for RawGreenlet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<greenlet {} ({:?})>", self.name(), self.0.state.get())
+    }
+}
+
+impl RawGreenlet {
+    /// A new greenlet that will run `f` when first switched to. Its parent
+    /// is `parent`, or the current greenlet when `None` (as in the
+    /// `greenlet` package).
+    pub fn new<F>(f: F, parent: Option<&RawGreenlet>) -> RawGreenlet
+    where
+        F: FnOnce(Value) -> Result<Value> + 'static,
+    {
+        Self::with_kind(Box::new(f), parent.map(|p| p.0.clone()), Kind::Normal)
+    }
+
+    pub(crate) fn with_kind(f: RunFn, parent: Option<Rc<Inner>>, kind: Kind) -> RawGreenlet {
+        let st = state();
+        let id = st.next_id.get();
+        st.next_id.set(id + 1);
+        let parent = Some(parent.unwrap_or_else(current_rc));
+        RawGreenlet(Rc::new(Inner {
+            ctx: Cell::new(None),
+            stack: Cell::new(None),
+            state: Cell::new(State::NotStarted),
+            kind,
+            parent: UnsafeCell::new(parent),
+            run: Cell::new(Some(f)),
+            unwinding: Cell::new(false),
+            park_seq: Cell::new(0),
+            slot: Cell::new(usize::MAX),
+            id,
+            name: RefCell::new(None),
+        }))
+    }
+
+    /// The running greenlet (`greenlet.getcurrent()`).
+    pub fn current() -> RawGreenlet {
+        RawGreenlet(current_rc())
+    }
+
+    /// The thread's main greenlet (the one running on the thread's own
+    /// stack).
+    pub fn main() -> RawGreenlet {
+        RawGreenlet(state().main.clone())
+    }
+
+    /// Switches to this greenlet, starting it if needed, and passes
+    /// `value`. Returns the value of the switch that later resumes the
+    /// caller, or the error thrown into it.
+    ///
+    /// # Errors
+    /// Whatever is thrown into the caller while it is suspended; a
+    /// [`Error::InvalidSwitch`] if this greenlet is dead; an [`Error::Io`]
+    /// if no stack could be allocated.
+    pub fn switch(&self, value: Value) -> Result<Value> {
+        msg_to_result(switch_to(&self.0, Msg::Value(value)))
+    }
+
+    /// Raises `err` in this greenlet at its switch point (`greenlet.throw`).
+    /// A greenlet that has not started dies without running; its parent
+    /// receives the outcome (a `GreenletExit` is returned as a value).
+    pub fn throw(&self, err: Error) -> Result<Value> {
+        msg_to_result(switch_to(&self.0, Msg::Throw(err)))
+    }
+
+    /// The parent greenlet, if any (only the main greenlet has none).
+    pub fn parent(&self) -> Option<RawGreenlet> {
+        self.0.parent_ref().map(|p| RawGreenlet(p.clone()))
+    }
+
+    /// Changes the parent. Refuses a change that would make a cycle.
+    pub fn set_parent(&self, parent: &RawGreenlet) -> Result<()> {
+        let mut p = Some(parent.0.clone());
+        while let Some(pp) = p {
+            if Rc::ptr_eq(&pp, &self.0) {
+                return Err(Error::invalid("cyclic parent chain"));
+            }
+            p = pp.parent_ref().cloned();
+        }
+        self.0.set_parent(Some(parent.0.clone()));
+        Ok(())
+    }
+
+    /// True once the greenlet's function has returned (or it was killed
+    /// before starting).
+    pub fn dead(&self) -> bool {
+        self.0.state.get() == State::Dead
+    }
+
+    /// True once started and until dead (Python's `bool(greenlet)`).
+    pub fn active(&self) -> bool {
+        self.0.state.get() == State::Active
+    }
+
+    /// True once the greenlet has been switched to at least once (or died).
+    pub fn started(&self) -> bool {
+        self.0.state.get() != State::NotStarted
+    }
+
+    /// True for the running greenlet.
+    pub fn is_current(&self) -> bool {
+        Rc::as_ptr(&self.0) == current_ptr()
+    }
+
+    /// True for the thread's main greenlet.
+    pub fn is_main(&self) -> bool {
+        self.0.kind == Kind::Main
+    }
+
+    pub(crate) fn is_hub(&self) -> bool {
+        self.0.kind == Kind::Hub
+    }
+
+    /// A number unique among the greenlets of this thread.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The greenlet's name (`Greenlet-<id>` unless set).
+    pub fn name(&self) -> String {
+        match &*self.0.name.borrow() {
+            Some(n) => n.to_string(),
+            None => format!("Greenlet-{}", self.0.id),
+        }
+    }
+
+    /// Sets the name shown in reports.
+    pub fn set_name(&self, name: &str) {
+        *self.0.name.borrow_mut() = Some(name.into());
+    }
+
+    /// Stack bytes of this greenlet (0 for the main greenlet and greenlets
+    /// not started).
+    pub fn stack_size(&self) -> usize {
+        // SAFETY: reading the descriptor in place.
+        unsafe { &*self.0.stack.as_ptr() }.as_ref().map_or(0, |s| s.size())
+    }
+
+    /// The kind of guard below this greenlet's stack, if it has one.
+    pub(crate) fn stack_guard(&self) -> Option<crate::stack::Guard> {
+        // SAFETY: reading the descriptor in place.
+        unsafe { &*self.0.stack.as_ptr() }.as_ref().map(|s| s.guard())
+    }
+}
+
+pub(crate) fn msg_to_result(m: Msg) -> Result<Value> {
+    match m {
+        Msg::Value(v) => Ok(v),
+        Msg::Wake(_) => Ok(None),
+        Msg::Throw(e) => Err(e),
+        Msg::Unwind => Err(Error::GreenletExit),
+    }
+}

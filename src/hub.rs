@@ -1,0 +1,602 @@
+//! The hub: the per-thread greenlet that runs the event loop (gevent's
+//! `gevent.hub`).
+//!
+//! ```
+//! let hub = gevent::get_hub();
+//! let t = hub.loop_().timer(0.01, 0.0).unwrap();
+//! hub.wait(&t).unwrap(); // this greenlet sleeps; the hub runs the loop
+//! ```
+//!
+//! Every blocking operation follows one pattern: park the current greenlet
+//! with a wake-up token, arm a watcher or callback that fires the token,
+//! and switch to the hub. The hub runs `ev_run`; when the watcher fires its
+//! callback switches straight back into the parked greenlet, which carries
+//! on where it stopped. [`Hub::wait`] is that pattern for one watcher;
+//! [`Waiter`](crate::Waiter) is its general form.
+//!
+//! When the loop runs out of referenced watchers and callbacks while a
+//! greenlet still waits, the hub raises [`Error::LoopExit`] in the main
+//! greenlet instead of hanging.
+//!
+//! # Differences from gevent
+//! Destroying a hub (explicitly, or when its thread exits) unwinds every
+//! greenlet still suspended on that thread, so their destructors run;
+//! gevent leaves them to the garbage collector. A hub handle is not `Send`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::core::{Loop, Watcher, WatcherKind};
+use crate::error::{Error, Result};
+use crate::greenlet::raw::{self, Kind, Msg, RawGreenlet};
+use crate::libev as ev;
+
+/// Conversion to seconds for every timed call: `f64` (as in gevent),
+/// `f32`, integers and `std::time::Duration`.
+pub trait Seconds {
+    /// The value in seconds.
+    fn secs(self) -> f64;
+}
+
+impl Seconds for f64 {
+    fn secs(self) -> f64 {
+        self
+    }
+}
+
+impl Seconds for f32 {
+    fn secs(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Seconds for i32 {
+    fn secs(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Seconds for u64 {
+    fn secs(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Seconds for std::time::Duration {
+    fn secs(self) -> f64 {
+        self.as_secs_f64()
+    }
+}
+
+/// Seconds checked: NaN is an error.
+pub(crate) fn checked_secs(s: impl Seconds) -> Result<f64> {
+    let v = s.secs();
+    if v.is_nan() {
+        Err(Error::invalid("seconds must not be NaN"))
+    } else {
+        Ok(v)
+    }
+}
+
+/// Handler installed with [`Hub::set_handle_error`].
+pub type HandleError = Rc<dyn Fn(&str, &Error)>;
+
+/// The per-thread hub. Cloning gives another handle to the same hub.
+#[derive(Clone)]
+pub struct Hub(pub(crate) Rc<HubInner>);
+
+pub(crate) struct HubInner {
+    greenlet: RawGreenlet,
+    lp: Loop,
+    destroyed: Cell<bool>,
+    handle_error: RefCell<Option<HandleError>>,
+}
+
+thread_local! {
+    static HUB: Cell<*const HubInner> = const { Cell::new(std::ptr::null()) };
+    /// The main thread's default-loop object, kept across hubs so that a
+    /// new hub after `destroy()` gets the same loop object (gevent).
+    static DEFAULT_LOOP: RefCell<Option<Loop>> = const { RefCell::new(None) };
+}
+
+fn is_main_thread() -> bool {
+    // SAFETY: plain syscalls.
+    unsafe { libc::gettid() == libc::getpid() }
+}
+
+/// The current thread's hub, created on first use (gevent's `get_hub`).
+///
+/// The main thread's hub runs libev's default loop; other threads get a
+/// loop of their own.
+///
+/// # Panics
+/// If libev cannot create a loop (no file descriptors left).
+pub fn get_hub() -> Hub {
+    let p = HUB.with(|h| h.get());
+    if !p.is_null() {
+        // SAFETY: HUB holds one strong count (Rc::into_raw in `make_hub`)
+        // until `destroy` clears it.
+        unsafe {
+            Rc::increment_strong_count(p);
+            return Hub(Rc::from_raw(p));
+        }
+    }
+    make_hub().expect("gevent: cannot create the hub's event loop")
+}
+
+/// The current thread's hub if one exists, without creating it.
+pub fn get_hub_if_exists() -> Option<Hub> {
+    let p = HUB.with(|h| h.get());
+    if p.is_null() {
+        return None;
+    }
+    Some(get_hub())
+}
+
+fn make_hub() -> Result<Hub> {
+    let lp = if is_main_thread() {
+        let cached = DEFAULT_LOOP
+            .try_with(|d| d.borrow().clone())
+            .ok()
+            .flatten()
+            .filter(|l| !l.destroyed());
+        match cached {
+            Some(l) => l,
+            None => {
+                let l = Loop::default_loop()?;
+                let _ = DEFAULT_LOOP.try_with(|d| *d.borrow_mut() = Some(l.clone()));
+                l
+            }
+        }
+    } else {
+        Loop::new(0)?
+    };
+    Hub::with_loop(lp)
+}
+
+impl Hub {
+    /// Makes `lp` the loop of this thread's hub. The thread must not have a
+    /// hub yet (gevent's `Hub(loop)` + `set_hub`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the thread already has a hub.
+    pub fn with_loop(lp: Loop) -> Result<Hub> {
+        if !HUB.with(|h| h.get()).is_null() {
+            return Err(Error::invalid("this thread already has a hub"));
+        }
+        let run_loop = lp.clone();
+        let greenlet = RawGreenlet::with_kind(
+            Box::new(move |_| {
+                hub_run(run_loop);
+                Ok(None)
+            }),
+            Some(RawGreenlet::main().0),
+            Kind::Hub,
+        );
+        greenlet.set_name("Hub");
+        let hub = Hub(Rc::new(HubInner {
+            greenlet,
+            lp: lp.clone(),
+            destroyed: Cell::new(false),
+            handle_error: RefCell::new(None),
+        }));
+        let weak = Rc::downgrade(&hub.0);
+        lp.set_error_handler(move |ctx, err| {
+            if let Some(h) = weak.upgrade() {
+                Hub(h).handle_error(ctx, err)
+            } else if !err.is_greenlet_exit() {
+                log::error!("{ctx} failed with {}: {err}", err.kind_name());
+            }
+        });
+        HUB.with(|h| h.set(Rc::into_raw(hub.0.clone())));
+        raw::at_thread_exit(Box::new(|| {
+            if let Some(h) = get_hub_if_exists() {
+                let default = h.loop_().is_default();
+                h.destroy_with(!default);
+            }
+        }));
+        Ok(hub)
+    }
+
+    /// The loop this hub runs.
+    pub fn loop_(&self) -> &Loop {
+        &self.0.lp
+    }
+
+    /// The hub's greenlet.
+    pub fn greenlet(&self) -> &RawGreenlet {
+        &self.0.greenlet
+    }
+
+    /// True once [`destroy`](Self::destroy) ran.
+    pub fn destroyed(&self) -> bool {
+        self.0.destroyed.get()
+    }
+
+    /// True when the running greenlet is this hub.
+    pub fn is_current(&self) -> bool {
+        self.0.greenlet.is_current()
+    }
+
+    /// `Err(BlockingSwitchOut)` when called from inside the hub (a watcher
+    /// callback, a loop callback or a rawlink), where blocking is
+    /// impossible.
+    pub(crate) fn ensure_can_block(&self) -> Result<()> {
+        if self.0.greenlet.is_current() {
+            return Err(Error::BlockingSwitchOut(
+                "Impossible to call blocking function in the event loop callback".into(),
+            ));
+        }
+        if self.0.destroyed.get() {
+            return Err(Error::HubDestroyed);
+        }
+        Ok(())
+    }
+
+    /// Switches to the hub; the raw message of whoever switches back.
+    pub(crate) fn switch_msg(&self) -> Msg {
+        raw::switch_to(&self.0.greenlet.0, Msg::Value(None))
+    }
+
+    /// Switches to the hub and waits until something switches back (gevent's
+    /// `hub.switch()`).
+    ///
+    /// # Errors
+    /// [`Error::BlockingSwitchOut`] from inside the hub; otherwise whatever
+    /// is thrown into this greenlet (a `Timeout`, `GreenletExit`,
+    /// `LoopExit` when nothing is left to wake it).
+    pub fn switch(&self) -> Result<()> {
+        self.ensure_can_block()?;
+        match self.switch_msg() {
+            Msg::Throw(e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts `watcher`, switches to the hub until it fires, and stops it on
+    /// the way out whatever happened (gevent's `Hub.wait`).
+    ///
+    /// # Errors
+    /// [`Error::BlockingSwitchOut`] from inside the hub;
+    /// [`Error::ConcurrentObjectUse`] if the watcher is already started;
+    /// whatever is thrown into this greenlet while it waits;
+    /// [`Error::InvalidSwitch`] if something else switched into it.
+    pub fn wait<K: WatcherKind>(&self, watcher: &Watcher<K>) -> Result<()> {
+        self.ensure_can_block()?;
+        if watcher.active() {
+            return Err(Error::ConcurrentObjectUse(
+                "this watcher is already used by another greenlet".into(),
+            ));
+        }
+        let token = raw::park_token();
+        if let Err(e) = watcher.start_wake(token) {
+            raw::unpark();
+            return Err(e);
+        }
+        let m = self.switch_msg();
+        raw::unpark();
+        watcher.stop();
+        wake_result(m)
+    }
+
+    /// Schedules `f` on this hub's loop (gevent's `loop.run_callback`).
+    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> crate::core::Callback {
+        self.0.lp.run_callback(f)
+    }
+
+    /// Runs the loop until nothing is left to do (gevent's `hub.join`).
+    /// Returns true. Main greenlet only.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] from any greenlet but the main one.
+    pub fn join(&self) -> Result<bool> {
+        self.join_inner(None)
+    }
+
+    /// Like [`join`](Self::join), but gives up after `secs`: false when the
+    /// loop still had work then.
+    ///
+    /// # Errors
+    /// As [`join`](Self::join).
+    pub fn join_timeout(&self, secs: impl Seconds) -> Result<bool> {
+        self.join_inner(Some(checked_secs(secs)?))
+    }
+
+    fn join_inner(&self, timeout: Option<f64>) -> Result<bool> {
+        if !raw::RawGreenlet::current().is_main() {
+            return Err(Error::invalid("hub.join() is only possible from the main greenlet"));
+        }
+        if self.0.destroyed.get() {
+            return Ok(true);
+        }
+        let token = raw::park_token();
+        let timer = match timeout {
+            Some(t) => {
+                self.0.lp.update_now();
+                let timer = self.0.lp.timer(t.max(0.0), 0.0)?;
+                timer.set_ref(false);
+                timer.start_wake(token)?;
+                Some(timer)
+            }
+            None => None,
+        };
+        let m = self.switch_msg();
+        raw::unpark();
+        if let Some(t) = timer {
+            t.stop();
+        }
+        match m {
+            Msg::Throw(Error::LoopExit(_)) => Ok(true),
+            Msg::Throw(e) => Err(e),
+            _ => Ok(false),
+        }
+    }
+
+    /// Sets the handler for errors that escape greenlets and callbacks
+    /// (gevent's `Hub.handle_error` override). The default logs them.
+    pub fn set_handle_error(&self, f: impl Fn(&str, &Error) + 'static) {
+        *self.0.handle_error.borrow_mut() = Some(Rc::new(f));
+    }
+
+    /// Restores the default error handler.
+    pub fn reset_handle_error(&self) {
+        *self.0.handle_error.borrow_mut() = None;
+    }
+
+    /// Reports an error that escaped `context` (a greenlet, a callback)
+    /// (gevent's `Hub.handle_error`). `GreenletExit` is not reported.
+    /// System errors ([`Error::is_system_error`]) are then raised in the
+    /// main greenlet, as gevent does.
+    pub fn handle_error(&self, context: &str, err: Error) {
+        let custom = self.0.handle_error.borrow().clone();
+        match custom {
+            Some(h) => {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(context, &err)));
+                if r.is_err() {
+                    log::error!("gevent: the hub's error handler panicked");
+                }
+            }
+            None => self.print_exception(context, &err),
+        }
+        if err.is_system_error() {
+            self.handle_system_error(err);
+        }
+    }
+
+    /// Writes the report of `handle_error` ("<context> failed with X") to
+    /// the log.
+    pub fn print_exception(&self, context: &str, err: &Error) {
+        if err.is_greenlet_exit() {
+            return;
+        }
+        log::error!("{context} failed with {}: {err}", err.kind_name());
+    }
+
+    /// Raises `err` in the main greenlet (gevent's
+    /// `handle_system_error`): directly from the hub, otherwise through a
+    /// callback.
+    pub fn handle_system_error(&self, err: Error) {
+        let main = RawGreenlet::main();
+        if self.0.greenlet.is_current() {
+            hub_switch(&main, Msg::Throw(err));
+        } else {
+            self.0.lp.run_callback_fn(Box::new(move || {
+                if !main.is_current() {
+                    hub_switch(&main, Msg::Throw(err));
+                }
+            }));
+        }
+    }
+
+    /// Destroys the hub: unwinds every greenlet still suspended on this
+    /// thread, stops the hub greenlet and, unless the loop is the default
+    /// one, destroys the loop. The next [`get_hub`] makes a new hub.
+    pub fn destroy(&self) {
+        let default = self.0.lp.is_default();
+        self.destroy_with(!default)
+    }
+
+    /// [`destroy`](Self::destroy), choosing whether to destroy the loop too
+    /// (gevent's `destroy(destroy_loop=...)`).
+    pub fn destroy_with(&self, destroy_loop: bool) {
+        if self.0.destroyed.replace(true) {
+            return;
+        }
+        if self.0.greenlet.is_current() {
+            // Destroyed from inside a callback: stop the loop; the rest
+            // happens when the hub greenlet is next left.
+            self.0.lp.0.stopping.set(true);
+            self.0.lp.break_how(ev::EVBREAK_ALL);
+            return;
+        }
+        raw::unwind_all(&[]);
+        let hg = &self.0.greenlet;
+        if hg.active() {
+            self.0.lp.0.stopping.set(true);
+            let _ = hg.set_parent(&RawGreenlet::current());
+            // SAFETY: the hub greenlet is active and suspended (not current).
+            let m = unsafe { raw::switch_raw(&hg.0, Msg::Unwind) };
+            drop(m);
+        }
+        // Anything still queued never runs.
+        let l = self.0.lp.as_raw();
+        let pending = std::mem::take(&mut *self.0.lp.0.callbacks.borrow_mut());
+        if !l.is_null() {
+            for _ in 0..pending.len() {
+                // SAFETY: l is live; balancing the refs of dropped callbacks.
+                unsafe { ev::ev_unref(l) };
+            }
+        }
+        drop(pending);
+        self.0.lp.0.stopping.set(false);
+        let me = Rc::as_ptr(&self.0);
+        if HUB.with(|h| h.get()) == me {
+            HUB.with(|h| h.set(std::ptr::null()));
+            // SAFETY: the strong count HUB held (Rc::into_raw in with_loop).
+            drop(unsafe { Rc::from_raw(me) });
+        }
+        if destroy_loop {
+            self.0.lp.destroy();
+            if self.0.lp.is_default() {
+                let _ = DEFAULT_LOOP.try_with(|d| d.borrow_mut().take());
+            }
+        }
+    }
+
+    fn loop_exit_message(&self) -> String {
+        let (n, names) = raw::suspended_names(10);
+        let mut m = String::from("This operation would block forever");
+        m.push_str(&format!("\n\tHub: <Hub at {:p} {:?}>", Rc::as_ptr(&self.0), self.0.lp));
+        m.push_str(&format!("\n\tHandles: {n} greenlet(s) still waiting"));
+        if !names.is_empty() {
+            m.push_str(&format!(": {}", names.join(", ")));
+            if n > names.len() {
+                m.push_str(", ...");
+            }
+        }
+        m
+    }
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.destroyed() {
+            write!(f, "<Hub at {:p} destroyed>", Rc::as_ptr(&self.0))
+        } else {
+            write!(f, "<Hub at {:p} {:?}>", Rc::as_ptr(&self.0), self.0.lp)
+        }
+    }
+}
+
+impl PartialEq for Hub {
+    fn eq(&self, other: &Hub) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Maps the message that ended a wait to its result.
+pub(crate) fn wake_result(m: Msg) -> Result<()> {
+    match m {
+        Msg::Wake(_) => Ok(()),
+        Msg::Throw(e) => Err(e),
+        Msg::Value(_) | Msg::Unwind => Err(invalid_switch()),
+    }
+}
+
+pub(crate) fn invalid_switch() -> Error {
+    Error::InvalidSwitch(
+        format!(
+            "Invalid switch into {}: got a switch it was not waiting for",
+            RawGreenlet::current().name()
+        )
+        .into(),
+    )
+}
+
+/// The hub greenlet's function: run the loop; when it runs out of work,
+/// raise LoopExit in the main greenlet; repeat until stopped.
+fn hub_run(lp: Loop) {
+    loop {
+        lp.run();
+        if lp.0.stopping.get() || lp.destroyed() {
+            return;
+        }
+        let msg = match get_hub_if_exists() {
+            Some(h) if h.0.lp == lp => h.loop_exit_message(),
+            _ => "This operation would block forever".to_string(),
+        };
+        let main = RawGreenlet::main();
+        hub_switch(&main, Msg::Throw(Error::LoopExit(msg.into())));
+        if lp.0.stopping.get() || lp.destroyed() {
+            return;
+        }
+    }
+}
+
+/// A switch made by the hub (or any code running in it): afterwards,
+/// handle what the switch back delivered.
+pub(crate) fn hub_switch(target: &RawGreenlet, msg: Msg) {
+    if target.dead() {
+        return;
+    }
+    // SAFETY: called on the hub's (or the main) stack of this thread; the
+    // target is not dead.
+    let m = unsafe { raw::switch_raw(&target.0, msg) };
+    after_switch_into(m);
+}
+
+/// Handles the message the hub receives when control comes back to it
+/// after it switched into a greenlet: an error a raw greenlet died with is
+/// reported; an unwind request stops the hub.
+pub(crate) fn after_switch_into(m: Msg) {
+    match m {
+        Msg::Value(_) | Msg::Wake(_) => {}
+        Msg::Throw(e) => {
+            if let Some(h) = get_hub_if_exists() {
+                h.handle_error("greenlet", e);
+            } else if !e.is_greenlet_exit() {
+                log::error!("greenlet failed with {}: {e}", e.kind_name());
+            }
+        }
+        Msg::Unwind => {
+            let cur = RawGreenlet::current();
+            if cur.is_hub() {
+                if let Some(h) = get_hub_if_exists() {
+                    h.0.lp.0.stopping.set(true);
+                    h.0.lp.break_how(ev::EVBREAK_ALL);
+                }
+            }
+        }
+    }
+}
+
+/// Blocks the current greenlet for `secs` seconds (gevent's `sleep`).
+///
+/// `sleep(0.0)` (or less) yields: every other greenlet and callback that is
+/// ready runs once, in FIFO order, then this one resumes. A positive sleep
+/// waits on a timer started after refreshing the loop's clock.
+///
+/// # Errors
+/// [`Error::BlockingSwitchOut`] from inside the hub; [`Error::InvalidArgument`]
+/// for NaN; whatever is thrown into the greenlet while it sleeps (a
+/// `Timeout`, a kill).
+pub fn sleep(secs: impl Seconds) -> Result<()> {
+    sleep_ref(secs, true)
+}
+
+/// [`sleep`] with gevent's `ref` argument: with `ref_ = false` the sleep
+/// does not keep the loop alive, so the wait may end in `LoopExit`.
+///
+/// # Errors
+/// As [`sleep`].
+pub fn sleep_ref(secs: impl Seconds, ref_: bool) -> Result<()> {
+    let secs = checked_secs(secs)?;
+    let hub = get_hub();
+    hub.ensure_can_block()?;
+    if secs <= 0.0 {
+        let token = raw::park_token();
+        hub.0.lp.push_callback(crate::core::CallbackEntry::Wake(token));
+        let m = hub.switch_msg();
+        raw::unpark();
+        return wake_result(m);
+    }
+    let lp = hub.loop_();
+    lp.update_now();
+    let timer = lp.timer(secs, 0.0)?;
+    if !ref_ {
+        timer.set_ref(false);
+    }
+    hub.wait(&timer)
+}
+
+/// Waits until the loop is idle: no other events of this or higher priority
+/// are pending (gevent's `idle`).
+///
+/// # Errors
+/// As [`sleep`].
+pub fn idle() -> Result<()> {
+    let hub = get_hub();
+    hub.ensure_can_block()?;
+    let w = hub.loop_().idle()?;
+    hub.wait(&w)
+}

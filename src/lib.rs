@@ -1,0 +1,97 @@
+//! # gevent for Rust
+//!
+//! gevent's model in Rust: code that *looks* blocking runs in greenlets; a
+//! special greenlet, the hub, runs the libev event loop; a greenlet that
+//! would block starts a watcher and switches to the hub, and the watcher's
+//! callback switches back into it when it fires.
+//!
+//! ```
+//! use gevent::{spawn, sleep, joinall};
+//!
+//! let a = spawn(|| { sleep(0.02)?; Ok("a") });
+//! let b = spawn(|| { sleep(0.01)?; Ok("b") });
+//! let done = joinall(&[a.clone(), b.clone()]).unwrap();
+//! assert_eq!(done[0], b); // b finished first
+//! assert_eq!(a.get().unwrap(), "a");
+//! ```
+//!
+//! Translating gevent code follows three rules:
+//! 1. exceptions become [`Result`]: where gevent raises into a blocked
+//!    greenlet, the blocking call returns `Err(..)`;
+//! 2. `timeout=` becomes a `_timeout` twin, `block=False` becomes `try_`;
+//! 3. seconds are `f64` (or anything [`hub::Seconds`]).
+//!
+//! Greenlets, the hub and everything built on them are per-thread
+//! (`!Send`).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod core;
+mod error;
+pub mod greenlet;
+pub mod hub;
+pub mod libev;
+pub mod linkable;
+pub(crate) mod stack;
+mod wait;
+mod waiter;
+
+pub use error::{Error, Result, TimeoutError};
+pub use greenlet::{Greenlet, RawGreenlet};
+pub use hub::{Hub, Seconds, get_hub, idle, sleep, sleep_ref};
+pub use linkable::{LinkId, Waitable};
+pub use wait::{
+    Iwait, iwait, iwait_count, iwait_timeout, joinall, joinall_count, joinall_raise_error,
+    joinall_timeout, kill, kill_with, killall, killall_with, wait, wait_count, wait_loop,
+    wait_loop_timeout, wait_timeout,
+};
+pub use waiter::Waiter;
+
+/// Creates and starts a greenlet running `f` (gevent's `spawn`). It runs at
+/// the next loop iteration, after the greenlets spawned before it.
+pub fn spawn<T: 'static, F>(f: F) -> Greenlet<T>
+where
+    F: FnOnce() -> Result<T> + 'static,
+{
+    Greenlet::spawn(f)
+}
+
+/// Creates a greenlet that starts after `secs` (gevent's `spawn_later`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for NaN seconds.
+pub fn spawn_later<T: 'static, F>(secs: impl Seconds, f: F) -> Result<Greenlet<T>>
+where
+    F: FnOnce() -> Result<T> + 'static,
+{
+    Greenlet::spawn_later(secs, f)
+}
+
+/// Starts `f` in a bare greenlet whose parent is the hub (gevent's
+/// `spawn_raw`): no result, no links, the fastest way to run something.
+/// A panic is reported through the hub's `handle_error`.
+pub fn spawn_raw<F: FnOnce() + 'static>(f: F) -> RawGreenlet {
+    let hub = get_hub();
+    let g = RawGreenlet::with_kind(
+        Box::new(move |_| {
+            f();
+            Ok(None)
+        }),
+        Some(hub.greenlet().0.clone()),
+        greenlet::raw::Kind::Normal,
+    );
+    let g2 = g.clone();
+    hub.loop_().run_callback_fn(Box::new(move || {
+        if !g2.started() {
+            hub::hub_switch(&g2, greenlet::raw::Msg::Value(None));
+        }
+    }));
+    g
+}
+
+/// The running greenlet (gevent's `getcurrent`).
+pub fn getcurrent() -> RawGreenlet {
+    RawGreenlet::current()
+}

@@ -1,0 +1,310 @@
+//! Waiting on many objects at once (gevent's `_hub_primitives`: `wait`,
+//! `iwait`) and the greenlet-collection helpers `joinall` and `killall`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use crate::core::Timer;
+use crate::error::{Error, Result};
+use crate::greenlet::Greenlet;
+use crate::greenlet::raw::{self, Msg, WakeToken};
+use crate::hub::{Seconds, after_switch_into, checked_secs, get_hub, invalid_switch};
+use crate::linkable::{LinkId, Waitable};
+
+/// Yields objects as they become ready (gevent's `iwait`). Dropping it
+/// unlinks whatever it still watches (gevent's context-manager exit).
+pub struct Iwait<'a, W: Waitable> {
+    objs: &'a [W],
+    links: Vec<Option<LinkId>>,
+    ready: Rc<RefCell<VecDeque<usize>>>,
+    token: Rc<Cell<Option<WakeToken>>>,
+    remaining: usize,
+    timer: Option<Timer>,
+    timed_out: Rc<Cell<bool>>,
+}
+
+/// Iterates over `objs` in the order they become ready; each `next()`
+/// blocks until one more is.
+pub fn iwait<W: Waitable>(objs: &[W]) -> Iwait<'_, W> {
+    Iwait::new(objs, None, None)
+}
+
+/// [`iwait`] that stops (yields `None`) after `secs`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for NaN seconds.
+pub fn iwait_timeout<W: Waitable>(objs: &[W], secs: impl Seconds) -> Result<Iwait<'_, W>> {
+    Ok(Iwait::new(objs, Some(checked_secs(secs)?), None))
+}
+
+/// [`iwait`] that stops after `count` objects (and optionally `timeout`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for NaN seconds.
+pub fn iwait_count<W: Waitable>(objs: &[W], count: usize, timeout: Option<f64>) -> Result<Iwait<'_, W>> {
+    if let Some(t) = timeout {
+        checked_secs(t)?;
+    }
+    Ok(Iwait::new(objs, timeout, Some(count)))
+}
+
+impl<'a, W: Waitable> Iwait<'a, W> {
+    fn new(objs: &'a [W], timeout: Option<f64>, count: Option<usize>) -> Self {
+        let ready: Rc<RefCell<VecDeque<usize>>> = Rc::new(RefCell::new(VecDeque::new()));
+        let token: Rc<Cell<Option<WakeToken>>> = Rc::new(Cell::new(None));
+        let mut links = Vec::with_capacity(objs.len());
+        for (i, o) in objs.iter().enumerate() {
+            let ready = ready.clone();
+            let token = token.clone();
+            let id = o.rawlink(Box::new(move || {
+                ready.borrow_mut().push_back(i);
+                if let Some(t) = token.take() {
+                    if let Some(m) = t.fire() {
+                        after_switch_into(m);
+                    }
+                }
+            }));
+            links.push(Some(id));
+        }
+        let timed_out = Rc::new(Cell::new(false));
+        let timer = timeout.and_then(|t| {
+            let lp = get_hub().loop_().clone();
+            lp.update_now();
+            let timer = lp.timer(t.max(0.0), 0.0).ok()?;
+            let token = token.clone();
+            let flag = timed_out.clone();
+            timer
+                .start(move || {
+                    flag.set(true);
+                    if let Some(t) = token.take() {
+                        if let Some(m) = t.fire() {
+                            after_switch_into(m);
+                        }
+                    }
+                })
+                .ok()?;
+            Some(timer)
+        });
+        Iwait {
+            objs,
+            remaining: count.unwrap_or(objs.len()).min(objs.len()),
+            links,
+            ready,
+            token,
+            timer,
+            timed_out,
+        }
+    }
+
+    fn unlink_all(&mut self) {
+        for (i, l) in self.links.iter_mut().enumerate() {
+            if let Some(id) = l.take() {
+                self.objs[i].unlink(id);
+            }
+        }
+        if let Some(t) = self.timer.take() {
+            t.stop();
+        }
+    }
+}
+
+impl<'a, W: Waitable> Iterator for Iwait<'a, W> {
+    type Item = Result<&'a W>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.remaining == 0 || self.timed_out.get() {
+                self.unlink_all();
+                return None;
+            }
+            let i = self.ready.borrow_mut().pop_front();
+            if let Some(i) = i {
+                self.links[i] = None;
+                self.remaining -= 1;
+                return Some(Ok(&self.objs[i]));
+            }
+            let hub = get_hub();
+            if let Err(e) = hub.ensure_can_block() {
+                return Some(Err(e));
+            }
+            let token = raw::park_token();
+            self.token.set(Some(token));
+            let m = hub.switch_msg();
+            raw::unpark();
+            self.token.set(None);
+            match m {
+                Msg::Wake(_) => continue,
+                Msg::Throw(e) => {
+                    self.unlink_all();
+                    return Some(Err(e));
+                }
+                _ => return Some(Err(invalid_switch())),
+            }
+        }
+    }
+}
+
+impl<W: Waitable> Drop for Iwait<'_, W> {
+    fn drop(&mut self) {
+        self.unlink_all();
+    }
+}
+
+fn collect<'a, W: Waitable>(it: Iwait<'a, W>) -> Result<Vec<&'a W>> {
+    let mut out = Vec::new();
+    for r in it {
+        out.push(r?);
+    }
+    Ok(out)
+}
+
+/// Blocks until every object is ready; returns them in the order they
+/// became ready (gevent's `wait(objects)`).
+///
+/// # Errors
+/// Whatever is thrown into the caller while it waits (`LoopExit` if they
+/// can never all become ready).
+pub fn wait<W: Waitable>(objs: &[W]) -> Result<Vec<&W>> {
+    collect(iwait(objs))
+}
+
+/// [`wait`] giving up after `secs`: returns those ready by then.
+///
+/// # Errors
+/// As [`wait`].
+pub fn wait_timeout<W: Waitable>(objs: &[W], secs: impl Seconds) -> Result<Vec<&W>> {
+    collect(iwait_timeout(objs, secs)?)
+}
+
+/// [`wait`] returning once `count` objects are ready (or `timeout` passed).
+///
+/// # Errors
+/// As [`wait`].
+pub fn wait_count<W: Waitable>(objs: &[W], count: usize, timeout: Option<f64>) -> Result<Vec<&W>> {
+    collect(iwait_count(objs, count, timeout)?)
+}
+
+/// gevent's `wait()` with no objects: runs the loop until nothing is left
+/// to do (the hub's `join`). Main greenlet only.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] from another greenlet.
+pub fn wait_loop() -> Result<bool> {
+    get_hub().join()
+}
+
+/// gevent's `wait(timeout=secs)` with no objects: false if work remained
+/// after `secs`.
+///
+/// # Errors
+/// As [`wait_loop`].
+pub fn wait_loop_timeout(secs: impl Seconds) -> Result<bool> {
+    get_hub().join_timeout(secs)
+}
+
+/// Waits for every greenlet to finish; returns the greenlets that finished,
+/// in the order they did (gevent's `joinall`). Failures are not raised.
+///
+/// # Errors
+/// Whatever is thrown into the caller while it waits.
+pub fn joinall<W: Waitable + Clone>(objs: &[W]) -> Result<Vec<W>> {
+    Ok(wait(objs)?.into_iter().cloned().collect())
+}
+
+/// [`joinall`] giving up after `secs`: the ones finished by then. Never a
+/// timeout error.
+///
+/// # Errors
+/// As [`joinall`].
+pub fn joinall_timeout<W: Waitable + Clone>(objs: &[W], secs: impl Seconds) -> Result<Vec<W>> {
+    Ok(wait_timeout(objs, secs)?.into_iter().cloned().collect())
+}
+
+/// gevent's `joinall(raise_error=True)`: the first greenlet to fail (in
+/// the order they finished) makes this return its error at once.
+///
+/// # Errors
+/// That failure, or as [`joinall`].
+pub fn joinall_raise_error<W: Waitable + Clone>(objs: &[W], timeout: Option<f64>) -> Result<Vec<W>> {
+    let mut out = Vec::new();
+    let it = match timeout {
+        Some(t) => iwait_timeout(objs, t)?,
+        None => iwait(objs),
+    };
+    for r in it {
+        let w = r?;
+        if let Some(e) = w.exception() {
+            return Err(e);
+        }
+        out.push(w.clone());
+    }
+    Ok(out)
+}
+
+/// gevent's `joinall(count=n)`: returns once `count` have finished.
+///
+/// # Errors
+/// As [`joinall`].
+pub fn joinall_count<W: Waitable + Clone>(objs: &[W], count: usize, timeout: Option<f64>) -> Result<Vec<W>> {
+    Ok(wait_count(objs, count, timeout)?.into_iter().cloned().collect())
+}
+
+/// Kills every greenlet with `GreenletExit` and waits for all to die
+/// (gevent's `killall`). Greenlets that have not started never run.
+///
+/// # Errors
+/// Whatever is thrown into the caller while it waits.
+pub fn killall<T: 'static>(greenlets: &[Greenlet<T>]) -> Result<()> {
+    killall_with(greenlets, Error::GreenletExit, true, None)
+}
+
+/// gevent's `killall(greenlets, exception, block, timeout)`.
+///
+/// # Errors
+/// [`Error::Timeout`] when `timeout` passes with greenlets still alive;
+/// otherwise as [`killall`].
+pub fn killall_with<T: 'static>(
+    greenlets: &[Greenlet<T>],
+    err: Error,
+    block: bool,
+    timeout: Option<f64>,
+) -> Result<()> {
+    for g in greenlets {
+        let _ = g.kill_impl(err.clone(), false, None);
+    }
+    if !block {
+        return Ok(());
+    }
+    let alive: Vec<&Greenlet<T>> = greenlets.iter().filter(|g| !g.ready()).collect();
+    if alive.is_empty() {
+        return Ok(());
+    }
+    match timeout {
+        None => {
+            wait(&alive)?;
+            Ok(())
+        }
+        Some(t) => {
+            let done = wait_timeout(&alive, t)?;
+            if done.len() < alive.len() {
+                Err(Error::Timeout(crate::error::TimeoutError {
+                    id: 0,
+                    seconds: Some(t),
+                }))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Kills `g` without waiting (gevent's `gevent.kill`).
+pub fn kill<T: 'static>(g: &Greenlet<T>) {
+    g.kill_nowait()
+}
+
+/// Kills `g` with `err` without waiting (gevent's `gevent.kill(g, exc)`).
+pub fn kill_with<T: 'static>(g: &Greenlet<T>, err: Error) {
+    g.kill_with_nowait(err)
+}
