@@ -21,7 +21,7 @@ const EV_DEFINES: &[(&str, &str)] = &[
     ("EV_USE_INOTIFY", "1"),
     ("EV_USE_MONOTONIC", "1"),
     ("EV_USE_REALTIME", "0"),
-    ("EV_USE_CLOCK_SYSCALL", "1"),
+    ("EV_USE_CLOCK_SYSCALL", "0"),
     ("EV_USE_NANOSLEEP", "1"),
     ("EV_USE_FLOOR", "1"),
     ("EV_USE_4HEAP", "1"),

@@ -234,6 +234,16 @@ impl StackPool {
         self.outstanding
     }
 
+    /// Free stacks kept for reuse.
+    pub(crate) fn free_count(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Slab mappings made.
+    pub(crate) fn slab_count(&self) -> usize {
+        self.slabs.len()
+    }
+
     fn carve(&mut self) -> std::io::Result<Stack> {
         let size = crate::config::stack_size();
         let page = page_size();

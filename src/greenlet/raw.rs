@@ -280,10 +280,29 @@ fn registry_remove(g: &Inner) {
     drop(old);
 }
 
-/// Number of started greenlets on this thread that are neither dead nor
-/// the main one (the hub included).
-pub(crate) fn live_count() -> usize {
-    state().registry.borrow().iter().flatten().count()
+/// Figures of this thread's greenlets and stack pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackStats {
+    /// Started greenlets not yet dead (the hub included, main excluded).
+    pub live_greenlets: usize,
+    /// Stacks in use by those greenlets.
+    pub stacks_in_use: usize,
+    /// Stacks kept free for reuse.
+    pub stacks_free: usize,
+    /// Slab mappings made so far (each holds many stacks).
+    pub slabs: usize,
+}
+
+/// This thread's greenlet and stack figures (for tests and monitoring).
+pub fn stack_stats() -> StackStats {
+    let st = state();
+    let pool = st.pool.borrow();
+    StackStats {
+        live_greenlets: st.registry.borrow().iter().flatten().count(),
+        stacks_in_use: pool.outstanding(),
+        stacks_free: pool.free_count(),
+        slabs: pool.slab_count(),
+    }
 }
 
 /// Names of suspended greenlets (for the LoopExit report), at most `max`.
