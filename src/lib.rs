@@ -35,6 +35,7 @@ pub mod hub;
 pub mod libev;
 pub mod linkable;
 pub(crate) mod stack;
+pub mod timeout;
 mod wait;
 mod waiter;
 
@@ -42,6 +43,7 @@ pub use error::{Error, Result, TimeoutError};
 pub use greenlet::{Greenlet, RawGreenlet};
 pub use hub::{Hub, Seconds, get_hub, idle, sleep, sleep_ref};
 pub use linkable::{LinkId, Waitable};
+pub use timeout::{Timeout, with_timeout};
 pub use wait::{
     Iwait, iwait, iwait_count, iwait_timeout, joinall, joinall_count, joinall_raise_error,
     joinall_timeout, kill, kill_with, killall, killall_with, wait, wait_count, wait_loop,

@@ -83,17 +83,81 @@ pub(crate) struct LoopInner {
     pub(crate) stopping: Cell<bool>,
 }
 
-/// Backend names as gevent spells them, with their libev flags.
+/// Backend names as gevent spells them, with their libev flags, in
+/// gevent's order (`corecext._flags`).
 pub const BACKENDS: &[(&str, u32)] = &[
-    ("select", ev::EVBACKEND_SELECT),
-    ("poll", ev::EVBACKEND_POLL),
-    ("epoll", ev::EVBACKEND_EPOLL),
-    ("kqueue", ev::EVBACKEND_KQUEUE),
-    ("devpoll", ev::EVBACKEND_DEVPOLL),
     ("port", ev::EVBACKEND_PORT),
-    ("linux_aio", ev::EVBACKEND_LINUXAIO),
+    ("kqueue", ev::EVBACKEND_KQUEUE),
     ("linux_iouring", ev::EVBACKEND_IOURING),
+    ("linux_aio", ev::EVBACKEND_LINUXAIO),
+    ("epoll", ev::EVBACKEND_EPOLL),
+    ("poll", ev::EVBACKEND_POLL),
+    ("select", ev::EVBACKEND_SELECT),
 ];
+
+/// Event bits as gevent names them (`corecext._events`).
+pub const EVENTS: &[(i32, &str)] = &[
+    (ev::EV_READ, "READ"),
+    (ev::EV_WRITE, "WRITE"),
+    (ev::EV__IOFDSET, "_IOFDSET"),
+    (ev::EV_PERIODIC, "PERIODIC"),
+    (ev::EV_SIGNAL, "SIGNAL"),
+    (ev::EV_CHILD, "CHILD"),
+    (ev::EV_STAT, "STAT"),
+    (ev::EV_IDLE, "IDLE"),
+    (ev::EV_PREPARE, "PREPARE"),
+    (ev::EV_CHECK, "CHECK"),
+    (ev::EV_EMBED, "EMBED"),
+    (ev::EV_FORK, "FORK"),
+    (ev::EV_CLEANUP, "CLEANUP"),
+    (ev::EV_ASYNC, "ASYNC"),
+    (ev::EV_CUSTOM, "CUSTOM"),
+    (ev::EV_ERROR, "ERROR"),
+];
+
+/// Formats event bits as gevent does: `"READ|WRITE"`, unknown bits in hex
+/// (`_events_to_str`).
+pub fn events_to_str(events: i32) -> String {
+    let mut left = events;
+    let mut out: Vec<String> = Vec::new();
+    for (bit, name) in EVENTS {
+        if left & bit != 0 {
+            out.push((*name).to_string());
+            left &= !bit;
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    if left != 0 {
+        out.push(format!("{left:#x}"));
+    }
+    out.join("|")
+}
+
+/// gevent's `_check_flags`: the backend bits of `flags` must name a
+/// backend compiled in.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] ("Invalid value for backend",
+/// "Unsupported backend: ...").
+pub fn check_flags(flags: u32) -> Result<()> {
+    let b = flags & ev::EVBACKEND_MASK;
+    if b == 0 {
+        return Ok(());
+    }
+    if b & ev::EVBACKEND_ALL == 0 {
+        return Err(Error::invalid(format!("Invalid value for backend: {b:#x}")));
+    }
+    // SAFETY: a pure query.
+    if b & unsafe { ev::ev_supported_backends() } == 0 {
+        return Err(Error::invalid(format!(
+            "Unsupported backend: {}",
+            flags_to_list(b).join("|")
+        )));
+    }
+    Ok(())
+}
 
 /// Flag names as gevent spells them (`forkcheck`, `noenv`, ...).
 pub const FLAGS: &[(&str, u32)] = &[
@@ -214,9 +278,11 @@ impl Loop {
     /// [`flags_from_names`]).
     ///
     /// # Errors
-    /// [`Error::SystemError`] ("ev_loop_new") when libev cannot create a loop
-    /// with these flags (for example a backend that is not available).
+    /// [`Error::InvalidArgument`] for backend bits naming no backend compiled
+    /// in; [`Error::SystemError`] ("ev_loop_new") when libev cannot create a
+    /// loop with these flags.
     pub fn new(flags: u32) -> Result<Loop> {
+        check_flags(flags)?;
         install_syserr_cb();
         // SAFETY: ev_loop_new accepts any flags and returns null on failure.
         let ptr = unsafe { ev::ev_loop_new(flags) };

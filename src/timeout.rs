@@ -1,0 +1,222 @@
+//! Timeouts (gevent's `gevent.timeout`): a timer that raises an error in
+//! the greenlet that started it, at whatever blocking call it is in.
+//!
+//! ```
+//! use gevent::timeout::Timeout;
+//!
+//! let t = Timeout::start_new(0.01);
+//! let err = gevent::sleep(1.0).unwrap_err();
+//! assert!(t.caused(&err));
+//! ```
+//!
+//! Dropping the last handle of a `Timeout` cancels it, like leaving
+//! gevent's `with Timeout(...)` block. Nested timeouts work: the one that
+//! fires is the one reported, and [`Timeout::caused`] tells which.
+//!
+//! # Differences from gevent
+//! gevent's silent `Timeout(t, False)` context manager is
+//! [`with_timeout_silent`]: it returns `Ok(None)` when its own timeout
+//! fired. A custom exception is a custom [`Error`]
+//! ([`Timeout::with_error`]).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::core::Timer;
+use crate::error::{Error, Result, TimeoutError};
+use crate::greenlet::RawGreenlet;
+use crate::greenlet::raw::Msg;
+use crate::hub::{Seconds, checked_secs, get_hub, hub_switch};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A timeout. Cloning gives another handle to the same timeout; dropping
+/// the last one cancels it.
+#[derive(Clone)]
+pub struct Timeout(Rc<Inner>);
+
+struct Inner {
+    id: u64,
+    seconds: Option<f64>,
+    error: Option<Error>,
+    timer: RefCell<Option<Timer>>,
+    fired: Cell<bool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(t) = self.timer.get_mut().take() {
+            t.close();
+        }
+    }
+}
+
+impl Timeout {
+    /// A timeout of `seconds`, not started; `None` never fires.
+    pub fn new(seconds: Option<f64>) -> Timeout {
+        Self::make(seconds, None)
+    }
+
+    /// A timeout that delivers `err` instead of [`Error::Timeout`].
+    pub fn with_error(seconds: Option<f64>, err: Error) -> Timeout {
+        Self::make(seconds, Some(err))
+    }
+
+    fn make(seconds: Option<f64>, error: Option<Error>) -> Timeout {
+        Timeout(Rc::new(Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            seconds,
+            error,
+            timer: RefCell::new(None),
+            fired: Cell::new(false),
+        }))
+    }
+
+    /// A new timeout of `secs`, started (gevent's `Timeout.start_new`).
+    pub fn start_new(secs: impl Seconds) -> Timeout {
+        let t = Timeout::new(Some(secs.secs()));
+        // Only NaN can fail, and NaN never fires: as gevent with None.
+        let _ = t.start();
+        t
+    }
+
+    /// Starts the timer: when it fires, the greenlet calling `start` gets
+    /// the timeout's error from the blocking call it is in. Restarting a
+    /// pending timeout restarts its timer. The loop's clock is refreshed
+    /// first, so the timeout measures from now.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for NaN seconds; [`Error::BlockingSwitchOut`]
+    /// from inside the hub (a timeout there has nobody to interrupt).
+    pub fn start(&self) -> Result<()> {
+        self.cancel();
+        let Some(secs) = self.0.seconds else {
+            return Ok(());
+        };
+        let secs = checked_secs(secs)?;
+        let hub = get_hub();
+        hub.ensure_can_block()?;
+        let target = RawGreenlet::current();
+        let lp = hub.loop_();
+        lp.update_now();
+        let timer = lp.timer(secs.max(0.0), 0.0)?;
+        let _ = timer.set_priority(-1);
+        let me = std::rc::Rc::downgrade(&self.0);
+        timer.start(move || {
+            let Some(inner) = me.upgrade() else { return };
+            inner.fired.set(true);
+            let err = Timeout(inner).error();
+            if target.active() && !target.is_current() {
+                hub_switch(&target, Msg::Throw(err));
+            }
+        })?;
+        self.0.fired.set(false);
+        *self.0.timer.borrow_mut() = Some(timer);
+        Ok(())
+    }
+
+    /// The error this timeout delivers when it fires.
+    pub fn error(&self) -> Error {
+        match &self.0.error {
+            Some(e) => e.clone(),
+            None => Error::Timeout(TimeoutError {
+                id: self.0.id,
+                seconds: self.0.seconds,
+            }),
+        }
+    }
+
+    /// Stops the timer if pending.
+    pub fn cancel(&self) {
+        if let Some(t) = self.0.timer.borrow_mut().take() {
+            t.close();
+        }
+    }
+
+    /// Cancels and releases the timer (gevent's `close`).
+    pub fn close(&self) {
+        self.cancel()
+    }
+
+    /// True while started and not yet fired or cancelled.
+    pub fn pending(&self) -> bool {
+        self.0.timer.borrow().as_ref().is_some_and(|t| t.active())
+    }
+
+    /// True once the timer fired (until restarted).
+    pub fn fired(&self) -> bool {
+        self.0.fired.get()
+    }
+
+    /// The duration, `None` for a timeout that never fires.
+    pub fn seconds(&self) -> Option<f64> {
+        self.0.seconds
+    }
+
+    /// True when `err` is this timeout firing (gevent's `except Timeout as
+    /// t: if t is not timer: raise`).
+    pub fn caused(&self, err: &Error) -> bool {
+        match (&self.0.error, err) {
+            (None, Error::Timeout(t)) => t.id == self.0.id,
+            (Some(mine), e) => self.0.fired.get() && mine == e,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Timeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<Timeout seconds={:?} pending={}>",
+            self.0.seconds,
+            self.pending()
+        )
+    }
+}
+
+/// Runs `f` under a timeout of `secs` (gevent's `with_timeout`).
+///
+/// # Errors
+/// [`Error::Timeout`] if it fired; otherwise whatever `f` returned.
+pub fn with_timeout<T>(secs: impl Seconds, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t = Timeout::new(Some(secs.secs()));
+    t.start()?;
+    let r = f();
+    t.cancel();
+    r
+}
+
+/// `with_timeout(secs, f, timeout_value=v)`: returns `v` when this
+/// timeout fired, instead of an error. An outer timeout still propagates.
+///
+/// # Errors
+/// Whatever `f` returned other than this timeout.
+pub fn with_timeout_value<T>(secs: impl Seconds, value: T, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t = Timeout::new(Some(secs.secs()));
+    t.start()?;
+    let r = f();
+    t.cancel();
+    match r {
+        Err(e) if t.caused(&e) => Ok(value),
+        r => r,
+    }
+}
+
+/// gevent's silent `with Timeout(secs, False):` block: `Ok(None)` when this
+/// timeout interrupted `f`.
+///
+/// # Errors
+/// Whatever `f` returned other than this timeout.
+pub fn with_timeout_silent<T>(secs: impl Seconds, f: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+    let t = Timeout::new(Some(secs.secs()));
+    t.start()?;
+    let r = f();
+    t.cancel();
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if t.caused(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
