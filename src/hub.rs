@@ -477,7 +477,7 @@ impl PartialEq for Hub {
 /// Maps the message that ended a wait to its result.
 pub(crate) fn wake_result(m: Msg) -> Result<()> {
     match m {
-        Msg::Wake(_) => Ok(()),
+        Msg::Wake => Ok(()),
         Msg::Throw(e) => Err(e),
         Msg::Value(_) | Msg::Unwind => Err(invalid_switch()),
     }
@@ -530,7 +530,7 @@ pub(crate) fn hub_switch(target: &RawGreenlet, msg: Msg) {
 /// reported; an unwind request stops the hub.
 pub(crate) fn after_switch_into(m: Msg) {
     match m {
-        Msg::Value(_) | Msg::Wake(_) => {}
+        Msg::Value(_) | Msg::Wake => {}
         Msg::Throw(e) => {
             if let Some(h) = get_hub_if_exists() {
                 h.handle_error("greenlet", e);
@@ -540,11 +540,11 @@ pub(crate) fn after_switch_into(m: Msg) {
         }
         Msg::Unwind => {
             let cur = RawGreenlet::current();
-            if cur.is_hub() {
-                if let Some(h) = get_hub_if_exists() {
-                    h.0.lp.0.stopping.set(true);
-                    h.0.lp.break_how(ev::EVBREAK_ALL);
-                }
+            if cur.is_hub()
+                && let Some(h) = get_hub_if_exists()
+            {
+                h.0.lp.0.stopping.set(true);
+                h.0.lp.break_how(ev::EVBREAK_ALL);
             }
         }
     }

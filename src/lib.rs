@@ -51,6 +51,10 @@ pub use wait::{
 };
 pub use waiter::Waiter;
 
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Creates and starts a greenlet running `f` (gevent's `spawn`). It runs at
 /// the next loop iteration, after the greenlets spawned before it.
 pub fn spawn<T: 'static, F>(f: F) -> Greenlet<T>

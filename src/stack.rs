@@ -76,10 +76,6 @@ impl Stack {
         self.size
     }
 
-    pub(crate) fn guard(&self) -> Guard {
-        self.guard
-    }
-
     /// The `context` crate's view of this stack.
     pub(crate) fn as_context_stack(&self) -> context::stack::Stack {
         // SAFETY: [bottom, top) is valid writable memory for as long as the
@@ -101,6 +97,18 @@ impl Stack {
         self.guard != Guard::Canary
             // SAFETY: the first 8 usable bytes belong to this stack.
             || unsafe { ptr::read_volatile(self.bottom().cast::<u64>()) } == CANARY
+    }
+}
+
+/// How guards are made in this process (see [`StackStats`]).
+///
+/// [`StackStats`]: crate::greenlet::raw::StackStats
+pub(crate) fn guard_mode() -> Option<&'static str> {
+    match MADVISE_GUARDS.load(Ordering::Relaxed) {
+        0 => None,
+        1 => Some("madvise"),
+        _ if MPROTECT_GUARDS.load(Ordering::Relaxed) < MPROTECT_GUARD_LIMIT => Some("mprotect"),
+        _ => Some("canary"),
     }
 }
 

@@ -59,10 +59,10 @@ impl<'a, W: Waitable> Iwait<'a, W> {
             let token = token.clone();
             let id = o.rawlink(Box::new(move || {
                 ready.borrow_mut().push_back(i);
-                if let Some(t) = token.take() {
-                    if let Some(m) = t.fire() {
-                        after_switch_into(m);
-                    }
+                if let Some(t) = token.take()
+                    && let Some(m) = t.fire()
+                {
+                    after_switch_into(m);
                 }
             }));
             links.push(Some(id));
@@ -77,10 +77,10 @@ impl<'a, W: Waitable> Iwait<'a, W> {
             timer
                 .start(move || {
                     flag.set(true);
-                    if let Some(t) = token.take() {
-                        if let Some(m) = t.fire() {
-                            after_switch_into(m);
-                        }
+                    if let Some(t) = token.take()
+                        && let Some(m) = t.fire()
+                    {
+                        after_switch_into(m);
                     }
                 })
                 .ok()?;
@@ -134,7 +134,7 @@ impl<'a, W: Waitable> Iterator for Iwait<'a, W> {
             raw::unpark();
             self.token.set(None);
             match m {
-                Msg::Wake(_) => continue,
+                Msg::Wake => continue,
                 Msg::Throw(e) => {
                     self.unlink_all();
                     return Some(Err(e));

@@ -13,7 +13,9 @@ use crate::libev as ev;
 /// (gevent's `callback`): true while pending, cancellable with
 /// [`stop`](Self::stop).
 #[derive(Clone)]
-pub struct Callback(Rc<Cell<Option<Box<dyn FnOnce()>>>>);
+pub struct Callback(Rc<Cell<Option<CallbackFn>>>);
+
+type CallbackFn = Box<dyn FnOnce()>;
 
 impl Callback {
     pub(crate) fn new(f: Box<dyn FnOnce()>) -> Callback {
@@ -54,8 +56,6 @@ pub(crate) enum CallbackEntry {
     Handle(Callback),
     /// Wake a parked greenlet (`sleep(0)`, wake-ups): no allocation.
     Wake(WakeToken),
-    /// Throw an error into a parked greenlet (kill).
-    Throw(WakeToken, crate::Error),
 }
 
 /// The prepare watcher's callback: drain the queue.
@@ -140,11 +140,6 @@ fn run_entry(inner: &LoopInner, entry: CallbackEntry) {
         }
         CallbackEntry::Wake(token) => {
             if let Some(m) = token.fire() {
-                crate::hub::after_switch_into(m);
-            }
-        }
-        CallbackEntry::Throw(token, err) => {
-            if let Some(m) = token.throw(err) {
                 crate::hub::after_switch_into(m);
             }
         }

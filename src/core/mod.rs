@@ -515,7 +515,7 @@ impl Loop {
     /// # Errors
     /// [`Error::InvalidArgument`] for a negative or NaN interval.
     pub fn set_switch_interval(&self, secs: f64) -> Result<()> {
-        if !(secs >= 0.0) {
+        if secs.is_nan() || secs < 0.0 {
             return Err(Error::invalid("switch interval must be >= 0"));
         }
         self.0.switch_interval.set(secs);
@@ -579,18 +579,6 @@ impl Loop {
     /// `handle_error` here.
     pub fn set_error_handler(&self, f: impl Fn(&str, Error) + 'static) {
         *self.0.error_handler.borrow_mut() = Some(Rc::new(f));
-    }
-
-    pub(crate) fn report_error(&self, context: &str, err: Error) {
-        let h = self.0.error_handler.borrow().clone();
-        match h {
-            Some(h) => h(context, err),
-            None => {
-                if !err.is_greenlet_exit() {
-                    log::error!("{context} failed with {}: {err}", err.kind_name())
-                }
-            }
-        }
     }
 
     /// A timer firing after `after` seconds, then every `repeat` seconds

@@ -59,6 +59,7 @@ enum Phase {
 }
 
 type Func<T> = Box<dyn FnOnce() -> Result<T>>;
+type LinkFn<T> = Box<dyn FnMut(&Greenlet<T>)>;
 
 /// A greenlet with a result (gevent's `Greenlet`). Cloning gives another
 /// handle to the same greenlet.
@@ -284,7 +285,7 @@ impl<T: 'static> Greenlet<T> {
             t.stop();
         }
         match m {
-            Msg::Wake(_) => Ok(self.ready()),
+            Msg::Wake => Ok(self.ready()),
             Msg::Throw(e) => Err(e),
             _ => Err(invalid_switch()),
         }
@@ -434,7 +435,7 @@ impl<T: 'static> Greenlet<T> {
         self.join_impl(timeout)
     }
 
-    fn add_link(&self, f: Box<dyn FnMut(&Greenlet<T>)>) -> LinkId {
+    fn add_link(&self, f: LinkFn<T>) -> LinkId {
         let id = self.0.links.add(f);
         if self.ready() {
             self.schedule_notify();

@@ -47,9 +47,8 @@ pub type RunFn = Box<dyn FnOnce(Value) -> Result<Value>>;
 pub(crate) enum Msg {
     /// A plain switch, with an optional value.
     Value(Value),
-    /// A wake-up for the wait numbered by the sequence number (see
-    /// [`WakeToken`]).
-    Wake(u64),
+    /// A wake-up for the current wait (see [`WakeToken`]).
+    Wake,
     /// Raise this error at the switch point.
     Throw(Error),
     /// Unwind the stack now (hub destroyed, thread exit); for the hub: stop.
@@ -125,7 +124,7 @@ thread_local! {
     static GUARD: ThreadGuard = const { ThreadGuard };
 }
 
-const STATE_GONE: *const ThreadState = 1 as *const ThreadState;
+const STATE_GONE: *const ThreadState = std::ptr::dangling::<ThreadState>();
 
 struct ThreadGuard;
 
@@ -291,6 +290,10 @@ pub struct StackStats {
     pub stacks_free: usize,
     /// Slab mappings made so far (each holds many stacks).
     pub slabs: usize,
+    /// How stack guards are made in this process: `"madvise"`
+    /// (`MADV_GUARD_INSTALL`), `"mprotect"` or `"canary"`; `None` before the
+    /// first stack.
+    pub guard: Option<&'static str>,
 }
 
 /// This thread's greenlet and stack figures (for tests and monitoring).
@@ -302,6 +305,7 @@ pub fn stack_stats() -> StackStats {
         stacks_in_use: pool.outstanding(),
         stacks_free: pool.free_count(),
         slabs: pool.slab_count(),
+        guard: crate::stack::guard_mode(),
     }
 }
 
@@ -501,7 +505,7 @@ fn run_body(me: *const Inner, msg: Msg) -> Msg {
     let f = me.run.take();
     let arg = match msg {
         Msg::Value(v) => v,
-        Msg::Wake(_) => None,
+        Msg::Wake => None,
         Msg::Throw(e) => return exit_msg(Err(e)),
         Msg::Unwind => return Msg::Value(None),
     };
@@ -539,13 +543,10 @@ unsafe fn final_switch(me: *const Inner, msg: Msg) -> ! {
         }
         p = pp.parent_ref();
     }
-    match p {
-        Some(parent) => {
-            // SAFETY: parent is live; `me` stays alive (registry) until the
-            // parent side's `receive` removes it.
-            unsafe { switch_raw(parent, msg) };
-        }
-        None => {}
+    if let Some(parent) = p {
+        // SAFETY: parent is live; `me` stays alive (registry) until the
+        // parent side's `receive` removes it.
+        unsafe { switch_raw(parent, msg) };
     }
     // A greenlet always has a live ancestor (the main greenlet never dies).
     eprintln!("fatal runtime error: gevent: a dead greenlet was resumed");
@@ -592,12 +593,7 @@ impl WakeToken {
     /// wait; returns what the next switch back delivered (for the hub to
     /// handle), or `None` for a stale token.
     pub(crate) fn fire(&self) -> Option<Msg> {
-        self.deliver(Msg::Wake(self.seq))
-    }
-
-    /// Like `fire`, but raising `err` in the parked greenlet.
-    pub(crate) fn throw(&self, err: Error) -> Option<Msg> {
-        self.deliver(Msg::Throw(err))
+        self.deliver(Msg::Wake)
     }
 
     fn deliver(&self, msg: Msg) -> Option<Msg> {
@@ -607,11 +603,6 @@ impl WakeToken {
         self.g.park_seq.set(0);
         // SAFETY: the greenlet is Active and parked (not running).
         Some(unsafe { switch_raw(&self.g, msg) })
-    }
-
-    /// The greenlet this token wakes.
-    pub(crate) fn greenlet(&self) -> RawGreenlet {
-        RawGreenlet(self.g.clone())
     }
 }
 
@@ -686,13 +677,13 @@ pub(crate) fn current_name_for_crash(out: &mut [u8]) -> usize {
     let cur = unsafe { (*p).current.get() };
     // SAFETY: current points to a live Inner.
     let g = unsafe { &*cur };
-    if let Ok(name) = g.name.try_borrow() {
-        if let Some(n) = name.as_ref() {
-            let b = n.as_bytes();
-            let k = b.len().min(out.len());
-            out[..k].copy_from_slice(&b[..k]);
-            return k;
-        }
+    if let Ok(name) = g.name.try_borrow()
+        && let Some(n) = name.as_ref()
+    {
+        let b = n.as_bytes();
+        let k = b.len().min(out.len());
+        out[..k].copy_from_slice(&b[..k]);
+        return k;
     }
     let prefix = b"Greenlet-";
     let mut n = prefix.len().min(out.len());
@@ -872,18 +863,12 @@ impl RawGreenlet {
         // SAFETY: reading the descriptor in place.
         unsafe { &*self.0.stack.as_ptr() }.as_ref().map_or(0, |s| s.size())
     }
-
-    /// The kind of guard below this greenlet's stack, if it has one.
-    pub(crate) fn stack_guard(&self) -> Option<crate::stack::Guard> {
-        // SAFETY: reading the descriptor in place.
-        unsafe { &*self.0.stack.as_ptr() }.as_ref().map(|s| s.guard())
-    }
 }
 
 pub(crate) fn msg_to_result(m: Msg) -> Result<Value> {
     match m {
         Msg::Value(v) => Ok(v),
-        Msg::Wake(_) => Ok(None),
+        Msg::Wake => Ok(None),
         Msg::Throw(e) => Err(e),
         Msg::Unwind => Err(Error::GreenletExit),
     }

@@ -1,0 +1,254 @@
+//! Micro-benchmarks named like `shared/anchors/gevent_bench.py`, so the two
+//! columns can be compared line by line:
+//!
+//! ```text
+//! cargo bench --bench gevent_bench                 # all metrics, 5 reps
+//! cargo bench --bench gevent_bench -- --only sleep0 --reps 9
+//! ```
+//!
+//! Output: `name value unit  # min .. max n=..` (value = median of the
+//! timed reps, after one untimed warm-up). The memory metrics run each rep
+//! in a fresh child process so RSS starts from the same place.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use gevent::{RawGreenlet, Waiter, get_hub, joinall, sleep, spawn};
+
+/// Bare raw-greenlet switch ping-pong, no hub: ns per switch.
+fn greenlet_raw_switch(n: usize) -> f64 {
+    let half = n / 2;
+    let main = RawGreenlet::current();
+    let g = RawGreenlet::new(
+        move |_| {
+            for _ in 0..half {
+                main.switch(None)?;
+            }
+            Ok(None)
+        },
+        None,
+    );
+    let t0 = Instant::now();
+    for _ in 0..half {
+        g.switch(None).unwrap();
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    g.switch(None).unwrap();
+    dt / n as f64 * 1e9
+}
+
+/// Two greenlets alternating with sleep(0): ns per sleep(0) handoff.
+fn switch_sleep0(n: usize) -> f64 {
+    let half = n / 2;
+    let worker = move || {
+        for _ in 0..half {
+            sleep(0.0)?;
+        }
+        Ok(())
+    };
+    let t0 = Instant::now();
+    joinall(&[spawn(worker), spawn(worker)]).unwrap();
+    t0.elapsed().as_secs_f64() / n as f64 * 1e9
+}
+
+/// Targeted handoff with Waiter + loop.run_callback, as gevent's
+/// bench_handoff_waiter: ns per handoff.
+fn handoff_waiter(n: usize) -> f64 {
+    let half = n / 2;
+    let lp = get_hub().loop_().clone();
+    let boxes: Rc<RefCell<HashMap<&'static str, Waiter<()>>>> = Rc::default();
+    let (b1, lp1) = (boxes.clone(), lp.clone());
+    let ponger = move || {
+        for _ in 0..half {
+            let w = Waiter::new();
+            b1.borrow_mut().insert("pong", w.clone());
+            w.get()?;
+            let ping = b1.borrow_mut().remove("ping").unwrap();
+            lp1.run_callback(move || ping.switch(()));
+        }
+        Ok(())
+    };
+    let (b2, lp2) = (boxes.clone(), lp.clone());
+    let pinger = move || {
+        for _ in 0..half {
+            let w = Waiter::new();
+            b2.borrow_mut().insert("ping", w.clone());
+            let pong = b2.borrow_mut().remove("pong").unwrap();
+            lp2.run_callback(move || pong.switch(()));
+            w.get()?;
+        }
+        Ok(())
+    };
+    let t0 = Instant::now();
+    joinall(&[spawn(ponger), spawn(pinger)]).unwrap();
+    t0.elapsed().as_secs_f64() / n as f64 * 1e9
+}
+
+/// spawn(noop) n times, then joinall: us per greenlet.
+fn spawn_joinall(n: usize) -> f64 {
+    let t0 = Instant::now();
+    let gs: Vec<_> = (0..n).map(|_| spawn(|| Ok(()))).collect();
+    joinall(&gs).unwrap();
+    let dt = t0.elapsed().as_secs_f64();
+    assert!(gs.iter().all(|g| g.successful()));
+    dt / n as f64 * 1e6
+}
+
+/// Greenlet::spawn(noop).join() one at a time: us per spawn+join.
+fn spawn_join_serial(n: usize) -> f64 {
+    let t0 = Instant::now();
+    for _ in 0..n {
+        spawn(|| Ok(())).join().unwrap();
+    }
+    t0.elapsed().as_secs_f64() / n as f64 * 1e6
+}
+
+/// 100k greenlets each sleeping uniform(0, 10 ms) (fixed seed), joinall:
+/// wall seconds.
+fn timers(n: usize) -> f64 {
+    // xorshift with a fixed seed: the same delays every rep.
+    let mut x: u64 = 12345;
+    let delays: Vec<f64> = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64 * 0.010
+        })
+        .collect();
+    let t0 = Instant::now();
+    let gs: Vec<_> = delays.into_iter().map(|d| spawn(move || sleep(d))).collect();
+    joinall(&gs).unwrap();
+    t0.elapsed().as_secs_f64()
+}
+
+fn rss_kib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// In a fresh process: RSS growth per greenlet when `n` spawned greenlets
+/// are all parked (on `Hub::switch`, nothing to wake them), KiB.
+fn mem_child(n: usize) -> f64 {
+    let hub = get_hub();
+    sleep(0.0).unwrap();
+    let parked = Rc::new(Cell::new(0usize));
+    let before = rss_kib();
+    let mut gs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let hub = hub.clone();
+        let p = parked.clone();
+        gs.push(spawn(move || {
+            p.set(p.get() + 1);
+            hub.switch()
+        }));
+    }
+    sleep(0.0).unwrap();
+    assert_eq!(parked.get(), n);
+    let after = rss_kib();
+    (after - before) / n as f64
+}
+
+fn mem_parent(n: usize) -> f64 {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--mem-child", &n.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn report(name: &str, unit: &str, reps: usize, f: &mut dyn FnMut() -> f64) {
+    f(); // warm-up
+    let mut v: Vec<f64> = (0..reps).map(|_| f()).collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let med = v[v.len() / 2];
+    println!(
+        "{name:<24} {} {unit}  # min {} max {} n={reps}",
+        fmt(med),
+        fmt(v[0]),
+        fmt(v[v.len() - 1])
+    );
+}
+
+fn fmt(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--mem-child") {
+        let n: usize = args[i + 1].parse().unwrap();
+        println!("{}", mem_child(n));
+        return;
+    }
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args[i + 1].clone());
+    let reps = args
+        .iter()
+        .position(|a| a == "--reps")
+        .map_or(5, |i| args[i + 1].parse().unwrap());
+    let want = |name: &str| only.as_ref().is_none_or(|o| name.contains(o.as_str()));
+    println!(
+        "# gevent crate {} libev {} backend {}",
+        env!("CARGO_PKG_VERSION"),
+        gevent::core::get_version(),
+        get_hub().loop_().backend()
+    );
+    if want("greenlet_raw_switch") {
+        report("greenlet_raw_switch", "ns/switch", reps, &mut || greenlet_raw_switch(200_000));
+    }
+    if want("switch_sleep0") {
+        report("switch_sleep0", "ns/switch", reps, &mut || switch_sleep0(200_000));
+    }
+    if want("handoff_waiter") {
+        report("handoff_waiter", "ns/handoff", reps, &mut || handoff_waiter(100_000));
+    }
+    if want("spawn_joinall_100k") {
+        report("spawn_joinall_100k", "us/greenlet", reps, &mut || spawn_joinall(100_000));
+    }
+    if want("spawn_join_serial_50k") {
+        report("spawn_join_serial_50k", "us/greenlet", reps, &mut || spawn_join_serial(50_000));
+    }
+    if want("timers_100k") {
+        let mut walls = Vec::new();
+        report("timers_100k_wall", "s", reps, &mut || {
+            let w = timers(100_000);
+            walls.push(w);
+            w
+        });
+        walls.remove(0);
+        walls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let med = walls[walls.len() / 2];
+        println!(
+            "{:<24} {} ms  # from the median wall",
+            "timers_100k_overhead",
+            fmt((med - 0.010) * 1e3)
+        );
+        println!(
+            "{:<24} {} us/greenlet  # from the median wall",
+            "timers_100k_overhead_per",
+            fmt((med - 0.010) / 100_000.0 * 1e6)
+        );
+    }
+    if want("mem_blocked_10k") {
+        report("mem_blocked_10k", "KiB/greenlet", reps, &mut || mem_parent(10_000));
+    }
+    if want("mem_blocked_100k") {
+        report("mem_blocked_100k", "KiB/greenlet", reps, &mut || mem_parent(100_000));
+    }
+}
