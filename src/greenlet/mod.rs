@@ -152,6 +152,7 @@ impl<T: 'static> Greenlet<T> {
             return;
         }
         self.0.phase.set(Phase::Scheduled);
+        run_spawn_callbacks(&self.0.raw);
         let g = self.clone();
         self.0
             .hub
@@ -174,6 +175,7 @@ impl<T: 'static> Greenlet<T> {
         let g = self.clone();
         timer.start(move || g.switch_in())?;
         self.0.phase.set(Phase::Scheduled);
+        run_spawn_callbacks(&self.0.raw);
         *self.0.start_timer.borrow_mut() = Some(timer);
         Ok(())
     }
@@ -413,11 +415,9 @@ impl<T: 'static> Greenlet<T> {
                 } else {
                     Outcome::Failed(err)
                 };
-                self.0.phase.set(Phase::Dead);
-                *self.0.outcome.borrow_mut() = Some(outcome);
-                if !self.0.links.is_empty() {
-                    self.schedule_notify();
-                }
+                // As gevent's __handle_death_before_start: stored, links
+                // scheduled, a real error reported.
+                self.finish(outcome);
                 return Ok(true);
             }
             _ => {}
@@ -433,6 +433,47 @@ impl<T: 'static> Greenlet<T> {
             return Ok(false);
         }
         self.join_impl(timeout)
+    }
+
+    /// Raises `err` in the greenlet (gevent's `Greenlet.throw`). A greenlet
+    /// that has not started never runs and dies with `err` (its links still
+    /// fire); from inside the hub the error is delivered at once, otherwise
+    /// through the loop, as a non-blocking kill.
+    pub fn throw(&self, err: Error) {
+        if self.0.hub.is_current() && self.0.raw.active() && !self.0.raw.is_current() {
+            hub_switch(&self.0.raw, Msg::Throw(err));
+        } else {
+            let _ = self.kill_impl(err, false, None);
+        }
+    }
+
+    /// gevent's `with greenlet:` block: runs `body`; if it succeeds, joins
+    /// the greenlet and then kills it; if it fails, kills the greenlet with
+    /// the body's error (so a greenlet that never started never runs) and
+    /// returns that error.
+    ///
+    /// # Errors
+    /// The body's error, or the join's.
+    pub fn with_scope<R>(&self, body: impl FnOnce(&Greenlet<T>) -> Result<R>) -> Result<R> {
+        match body(self) {
+            Ok(r) => {
+                let joined = self.join();
+                let killed = self.kill();
+                joined?;
+                killed?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = self.kill_with(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// A small number identifying the greenlet among those of its thread
+    /// (gevent's `minimal_ident`).
+    pub fn minimal_ident(&self) -> u64 {
+        self.0.raw.id()
     }
 
     fn add_link(&self, f: LinkFn<T>) -> LinkId {
@@ -575,6 +616,47 @@ impl<T: 'static> Greenlet<T> {
     /// The hub this greenlet belongs to.
     pub fn hub(&self) -> &Hub {
         &self.0.hub
+    }
+}
+
+thread_local! {
+    static SPAWN_CALLBACKS: std::cell::RefCell<Vec<(u64, SpawnCallback)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static NEXT_SPAWN_CALLBACK: Cell<u64> = const { Cell::new(1) };
+}
+
+/// A hook run for every greenlet started on this thread.
+pub type SpawnCallback = Rc<dyn Fn(&RawGreenlet)>;
+
+/// Identifies a spawn callback, for [`remove_spawn_callback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpawnCallbackId(u64);
+
+/// Registers `f` to run whenever a [`Greenlet`] of this thread is started
+/// (`spawn`, `spawn_later`, `start`, `start_later`), with the greenlet
+/// (gevent's `Greenlet.add_spawn_callback`).
+pub fn add_spawn_callback(f: impl Fn(&RawGreenlet) + 'static) -> SpawnCallbackId {
+    let id = NEXT_SPAWN_CALLBACK.with(|n| n.replace(n.get() + 1));
+    SPAWN_CALLBACKS.with(|c| c.borrow_mut().push((id, Rc::new(f))));
+    SpawnCallbackId(id)
+}
+
+/// Removes a spawn callback; true if it was registered.
+pub fn remove_spawn_callback(id: SpawnCallbackId) -> bool {
+    SPAWN_CALLBACKS.with(|c| {
+        let mut c = c.borrow_mut();
+        let before = c.len();
+        c.retain(|(i, _)| *i != id.0);
+        c.len() != before
+    })
+}
+
+fn run_spawn_callbacks(g: &RawGreenlet) {
+    let cbs: Vec<SpawnCallback> = SPAWN_CALLBACKS
+        .try_with(|c| c.borrow().iter().map(|(_, f)| f.clone()).collect())
+        .unwrap_or_default();
+    for f in cbs {
+        f(g);
     }
 }
 
