@@ -41,7 +41,8 @@ fn main() {
     }
     build
         .include("libev")
-        .file("libev/ev.c")
+        // ev_glue.c includes libev/ev.c unmodified and adds accessors.
+        .file("src/c/ev_glue.c")
         .file("src/c/layout.c")
         // libev is vendored unmodified; its own warnings are not ours to fix.
         .warnings(false)

@@ -119,7 +119,10 @@ fn timers(n: usize) -> f64 {
         })
         .collect();
     let t0 = Instant::now();
-    let gs: Vec<_> = delays.into_iter().map(|d| spawn(move || sleep(d))).collect();
+    let gs: Vec<_> = delays
+        .into_iter()
+        .map(|d| spawn(move || sleep(d)))
+        .collect();
     joinall(&gs).unwrap();
     t0.elapsed().as_secs_f64()
 }
@@ -210,19 +213,29 @@ fn main() {
         get_hub().loop_().backend()
     );
     if want("greenlet_raw_switch") {
-        report("greenlet_raw_switch", "ns/switch", reps, &mut || greenlet_raw_switch(200_000));
+        report("greenlet_raw_switch", "ns/switch", reps, &mut || {
+            greenlet_raw_switch(200_000)
+        });
     }
     if want("switch_sleep0") {
-        report("switch_sleep0", "ns/switch", reps, &mut || switch_sleep0(200_000));
+        report("switch_sleep0", "ns/switch", reps, &mut || {
+            switch_sleep0(200_000)
+        });
     }
     if want("handoff_waiter") {
-        report("handoff_waiter", "ns/handoff", reps, &mut || handoff_waiter(100_000));
+        report("handoff_waiter", "ns/handoff", reps, &mut || {
+            handoff_waiter(100_000)
+        });
     }
     if want("spawn_joinall_100k") {
-        report("spawn_joinall_100k", "us/greenlet", reps, &mut || spawn_joinall(100_000));
+        report("spawn_joinall_100k", "us/greenlet", reps, &mut || {
+            spawn_joinall(100_000)
+        });
     }
     if want("spawn_join_serial_50k") {
-        report("spawn_join_serial_50k", "us/greenlet", reps, &mut || spawn_join_serial(50_000));
+        report("spawn_join_serial_50k", "us/greenlet", reps, &mut || {
+            spawn_join_serial(50_000)
+        });
     }
     if want("timers_100k") {
         let mut walls = Vec::new();
@@ -246,9 +259,13 @@ fn main() {
         );
     }
     if want("mem_blocked_10k") {
-        report("mem_blocked_10k", "KiB/greenlet", reps, &mut || mem_parent(10_000));
+        report("mem_blocked_10k", "KiB/greenlet", reps, &mut || {
+            mem_parent(10_000)
+        });
     }
     if want("mem_blocked_100k") {
-        report("mem_blocked_100k", "KiB/greenlet", reps, &mut || mem_parent(100_000));
+        report("mem_blocked_100k", "KiB/greenlet", reps, &mut || {
+            mem_parent(100_000)
+        });
     }
 }

@@ -19,7 +19,13 @@ fn main() -> gevent::Result<()> {
         })
         .collect();
     let finished = gevent::joinall(&greenlets)?;
-    let order: Vec<f64> = finished.iter().map(|g| g.get()).collect::<gevent::Result<_>>()?;
-    println!("finish order {order:?}; total {:.2}s", start.elapsed().as_secs_f64());
+    let order: Vec<f64> = finished
+        .iter()
+        .map(|g| g.get())
+        .collect::<gevent::Result<_>>()?;
+    println!(
+        "finish order {order:?}; total {:.2}s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -212,7 +212,8 @@ impl PartialEq for Error {
             (Error::Timeout(a), Error::Timeout(b)) => a == b,
             (Error::LoopExit(a), Error::LoopExit(b)) => a == b,
             (Error::Io(a), Error::Io(b)) => {
-                Arc::ptr_eq(a, b) || (a.raw_os_error().is_some() && a.raw_os_error() == b.raw_os_error())
+                Arc::ptr_eq(a, b)
+                    || (a.raw_os_error().is_some() && a.raw_os_error() == b.raw_os_error())
             }
             (Error::ConcurrentObjectUse(a), Error::ConcurrentObjectUse(b)) => a == b,
             (Error::BlockingSwitchOut(a), Error::BlockingSwitchOut(b)) => a == b,

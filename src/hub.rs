@@ -304,7 +304,9 @@ impl Hub {
 
     fn join_inner(&self, timeout: Option<f64>) -> Result<bool> {
         if !raw::RawGreenlet::current().is_main() {
-            return Err(Error::invalid("hub.join() is only possible from the main greenlet"));
+            return Err(Error::invalid(
+                "hub.join() is only possible from the main greenlet",
+            ));
         }
         if self.0.destroyed.get() {
             return Ok(true);
@@ -446,7 +448,11 @@ impl Hub {
     fn loop_exit_message(&self) -> String {
         let (n, names) = raw::suspended_names(10);
         let mut m = String::from("This operation would block forever");
-        m.push_str(&format!("\n\tHub: <Hub at {:p} {:?}>", Rc::as_ptr(&self.0), self.0.lp));
+        m.push_str(&format!(
+            "\n\tHub: <Hub at {:p} {:?}>",
+            Rc::as_ptr(&self.0),
+            self.0.lp
+        ));
         m.push_str(&format!("\n\tHandles: {n} greenlet(s) still waiting"));
         if !names.is_empty() {
             m.push_str(&format!(": {}", names.join(", ")));
@@ -575,7 +581,9 @@ pub fn sleep_ref(secs: impl Seconds, ref_: bool) -> Result<()> {
     hub.ensure_can_block()?;
     if secs <= 0.0 {
         let token = raw::park_token();
-        hub.0.lp.push_callback(crate::core::CallbackEntry::Wake(token));
+        hub.0
+            .lp
+            .push_callback(crate::core::CallbackEntry::Wake(token));
         let m = hub.switch_msg();
         raw::unpark();
         return wake_result(m);
@@ -599,4 +607,80 @@ pub fn idle() -> Result<()> {
     hub.ensure_can_block()?;
     let w = hub.loop_().idle()?;
     hub.wait(&w)
+}
+
+/// An installed signal handler (gevent's `signal_handler` result).
+pub struct SignalHandler {
+    watcher: crate::core::Signal,
+}
+
+impl SignalHandler {
+    /// Stops handling the signal.
+    pub fn cancel(&self) {
+        self.watcher.stop();
+    }
+
+    /// Whether the handler keeps the loop alive (false by default).
+    pub fn ref_(&self) -> bool {
+        self.watcher.ref_()
+    }
+
+    /// Sets whether the handler keeps the loop alive.
+    pub fn set_ref(&self, value: bool) {
+        self.watcher.set_ref(value)
+    }
+
+    /// True while installed.
+    pub fn active(&self) -> bool {
+        self.watcher.active()
+    }
+}
+
+impl Drop for SignalHandler {
+    fn drop(&mut self) {
+        self.watcher.stop();
+    }
+}
+
+/// Runs `handler` in a new greenlet each time `signum` arrives (gevent's
+/// `signal_handler`). The watcher does not keep the loop alive. An error
+/// returned by the handler is reported and then raised in the main
+/// greenlet, as gevent raises a signal handler's exception there. The
+/// handler stays installed until the returned value is cancelled or
+/// dropped.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a bad signal number (or one already
+/// watched by another thread's loop).
+pub fn signal_handler(
+    signum: i32,
+    handler: impl Fn() -> Result<()> + 'static,
+) -> Result<SignalHandler> {
+    let hub = get_hub();
+    let watcher = hub.loop_().signal(signum)?;
+    watcher.set_ref(false);
+    let handler = Rc::new(handler);
+    let weak_hub = Rc::downgrade(&hub.0);
+    watcher.start(move || {
+        let h = handler.clone();
+        let Some(hub) = weak_hub.upgrade().map(Hub) else {
+            return;
+        };
+        let g = RawGreenlet::with_kind(
+            Box::new(move |_| {
+                if let Err(e) = h() {
+                    let hub = get_hub();
+                    hub.handle_error("signal handler", e.clone());
+                    if !e.is_system_error() {
+                        hub.handle_system_error(e);
+                    }
+                }
+                Ok(None)
+            }),
+            Some(hub.greenlet().0.clone()),
+            Kind::Normal,
+        );
+        hub_switch(&g, Msg::Value(None));
+    })?;
+    Ok(SignalHandler { watcher })
 }

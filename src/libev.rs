@@ -262,6 +262,11 @@ unsafe extern "C" {
     pub fn ev_async_stop(l: *mut ev_loop, w: *mut ev_async);
     pub fn ev_async_send(l: *mut ev_loop, w: *mut ev_async);
 
+    /// The backend fd of a loop (-1 for select/poll); `src/c/ev_glue.c`.
+    pub fn gevent_ev_backend_fd(l: *mut ev_loop) -> c_int;
+    /// The loop's count of active referenced watchers; `src/c/ev_glue.c`.
+    pub fn gevent_ev_activecnt(l: *mut ev_loop) -> c_int;
+
     /// The C compiler's view of libev's layouts (`src/c/layout.c`),
     /// terminated by an entry whose `name` is null.
     pub fn gevent_libev_layout() -> *const gevent_layout_entry;

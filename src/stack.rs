@@ -431,7 +431,11 @@ extern "C" fn segv_handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *
         // SAFETY: abort is async-signal-safe.
         unsafe { libc::abort() };
     }
-    let slot = if sig == libc::SIGBUS { &OLD_BUS } else { &OLD_SEGV };
+    let slot = if sig == libc::SIGBUS {
+        &OLD_BUS
+    } else {
+        &OLD_SEGV
+    };
     // SAFETY: written once before the handler was installed.
     let old = unsafe { &*slot.0.get() };
     match old {
@@ -444,7 +448,8 @@ extern "C" fn segv_handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *
                 f(sig, info, uctx);
             } else {
                 // SAFETY: a plain handler takes only the signal number.
-                let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(old.sa_sigaction) };
+                let f: extern "C" fn(libc::c_int) =
+                    unsafe { std::mem::transmute(old.sa_sigaction) };
                 f(sig);
             }
         }

@@ -42,6 +42,7 @@ struct Inner {
     error: Option<Error>,
     timer: RefCell<Option<Timer>>,
     fired: Cell<bool>,
+    ref_: Cell<bool>,
 }
 
 impl Drop for Inner {
@@ -70,6 +71,7 @@ impl Timeout {
             error,
             timer: RefCell::new(None),
             fired: Cell::new(false),
+            ref_: Cell::new(true),
         }))
     }
 
@@ -102,6 +104,7 @@ impl Timeout {
         lp.update_now();
         let timer = lp.timer(secs.max(0.0), 0.0)?;
         let _ = timer.set_priority(-1);
+        timer.set_ref(self.0.ref_.get());
         let me = std::rc::Rc::downgrade(&self.0);
         timer.start(move || {
             let Some(inner) = me.upgrade() else { return };
@@ -114,6 +117,29 @@ impl Timeout {
         self.0.fired.set(false);
         *self.0.timer.borrow_mut() = Some(timer);
         Ok(())
+    }
+
+    /// gevent's `ref=False`: a timeout that does not keep the loop alive
+    /// (a wait it guards may then end in `LoopExit`). Takes effect at once
+    /// on a pending timeout.
+    pub fn set_ref(&self, value: bool) {
+        self.0.ref_.set(value);
+        if let Some(t) = self.0.timer.borrow().as_ref() {
+            t.set_ref(value);
+        }
+    }
+
+    /// Whether the timeout keeps the loop alive.
+    pub fn ref_(&self) -> bool {
+        self.0.ref_.get()
+    }
+
+    /// [`start_new`](Self::start_new) with gevent's `ref` argument.
+    pub fn start_new_ref(secs: impl Seconds, ref_: bool) -> Timeout {
+        let t = Timeout::new(Some(secs.secs()));
+        t.set_ref(ref_);
+        let _ = t.start();
+        t
     }
 
     /// The error this timeout delivers when it fires.
@@ -193,7 +219,11 @@ pub fn with_timeout<T>(secs: impl Seconds, f: impl FnOnce() -> Result<T>) -> Res
 ///
 /// # Errors
 /// Whatever `f` returned other than this timeout.
-pub fn with_timeout_value<T>(secs: impl Seconds, value: T, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub fn with_timeout_value<T>(
+    secs: impl Seconds,
+    value: T,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     let t = Timeout::new(Some(secs.secs()));
     t.start()?;
     let r = f();
@@ -209,7 +239,10 @@ pub fn with_timeout_value<T>(secs: impl Seconds, value: T, f: impl FnOnce() -> R
 ///
 /// # Errors
 /// Whatever `f` returned other than this timeout.
-pub fn with_timeout_silent<T>(secs: impl Seconds, f: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+pub fn with_timeout_silent<T>(
+    secs: impl Seconds,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<Option<T>> {
     let t = Timeout::new(Some(secs.secs()));
     t.start()?;
     let r = f();
@@ -218,5 +251,56 @@ pub fn with_timeout_silent<T>(secs: impl Seconds, f: impl FnOnce() -> Result<T>)
         Ok(v) => Ok(Some(v)),
         Err(e) if t.caused(&e) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// What a `_timeout` form accepts: seconds (anything [`Seconds`]), or a
+/// [`Timeout`] that the call starts itself, gevent's `timeout=Timeout(..)`
+/// argument. With a `Timeout`, the call fails with *that* timeout's error
+/// (its identity, or its custom error) when it fires.
+pub trait TimeoutArg {
+    /// The timeout as given.
+    fn timeout_spec(self) -> Result<TimeoutSpec>;
+}
+
+/// A resolved [`TimeoutArg`].
+#[derive(Clone, Debug)]
+pub enum TimeoutSpec {
+    /// Give up after this many seconds.
+    Seconds(f64),
+    /// Start this timeout and fail with its error when it fires.
+    Timeout(Timeout),
+}
+
+impl<S: Seconds> TimeoutArg for S {
+    fn timeout_spec(self) -> Result<TimeoutSpec> {
+        Ok(TimeoutSpec::Seconds(checked_secs(self)?))
+    }
+}
+
+impl TimeoutArg for Timeout {
+    fn timeout_spec(self) -> Result<TimeoutSpec> {
+        Ok(TimeoutSpec::Timeout(self))
+    }
+}
+
+impl TimeoutArg for &Timeout {
+    fn timeout_spec(self) -> Result<TimeoutSpec> {
+        Ok(TimeoutSpec::Timeout(self.clone()))
+    }
+}
+
+impl Timeout {
+    /// Runs `f` (a blocking call) under this timeout: starts it, runs, and
+    /// cancels it. `f`'s result is returned as is; when this timeout fired,
+    /// that is `Err(self.error())`.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), or `f`'s.
+    pub fn run<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.start()?;
+        let r = f();
+        self.cancel();
+        r
     }
 }

@@ -42,7 +42,11 @@ pub fn iwait_timeout<W: Waitable>(objs: &[W], secs: impl Seconds) -> Result<Iwai
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for NaN seconds.
-pub fn iwait_count<W: Waitable>(objs: &[W], count: usize, timeout: Option<f64>) -> Result<Iwait<'_, W>> {
+pub fn iwait_count<W: Waitable>(
+    objs: &[W],
+    count: usize,
+    timeout: Option<f64>,
+) -> Result<Iwait<'_, W>> {
     if let Some(t) = timeout {
         checked_secs(t)?;
     }
@@ -226,7 +230,10 @@ pub fn joinall_timeout<W: Waitable + Clone>(objs: &[W], secs: impl Seconds) -> R
 ///
 /// # Errors
 /// That failure, or as [`joinall`].
-pub fn joinall_raise_error<W: Waitable + Clone>(objs: &[W], timeout: Option<f64>) -> Result<Vec<W>> {
+pub fn joinall_raise_error<W: Waitable + Clone>(
+    objs: &[W],
+    timeout: Option<f64>,
+) -> Result<Vec<W>> {
     let mut out = Vec::new();
     let it = match timeout {
         Some(t) => iwait_timeout(objs, t)?,
@@ -246,8 +253,15 @@ pub fn joinall_raise_error<W: Waitable + Clone>(objs: &[W], timeout: Option<f64>
 ///
 /// # Errors
 /// As [`joinall`].
-pub fn joinall_count<W: Waitable + Clone>(objs: &[W], count: usize, timeout: Option<f64>) -> Result<Vec<W>> {
-    Ok(wait_count(objs, count, timeout)?.into_iter().cloned().collect())
+pub fn joinall_count<W: Waitable + Clone>(
+    objs: &[W],
+    count: usize,
+    timeout: Option<f64>,
+) -> Result<Vec<W>> {
+    Ok(wait_count(objs, count, timeout)?
+        .into_iter()
+        .cloned()
+        .collect())
 }
 
 /// Kills every greenlet with `GreenletExit` and waits for all to die
@@ -307,4 +321,35 @@ pub fn kill<T: 'static>(g: &Greenlet<T>) {
 /// Kills `g` with `err` without waiting (gevent's `gevent.kill(g, exc)`).
 pub fn kill_with<T: 'static>(g: &Greenlet<T>, err: Error) {
     g.kill_with_nowait(err)
+}
+
+/// gevent's `killall` over raw greenlets (`spawn_raw`): throws `err` into
+/// each live one through the loop; with `block`, waits (yielding) until all
+/// are dead.
+///
+/// # Errors
+/// Whatever is thrown into the caller while it waits.
+pub fn killall_raw(greenlets: &[crate::RawGreenlet], err: Error, block: bool) -> Result<()> {
+    let hub = get_hub();
+    for g in greenlets {
+        if g.dead() {
+            continue;
+        }
+        let g = g.clone();
+        let err = err.clone();
+        hub.loop_().run_callback_fn(Box::new(move || {
+            if !g.started() {
+                // Never ran: it never will.
+                crate::greenlet::raw::discard_unstarted(&g);
+            } else if g.active() && !g.is_current() {
+                crate::hub::hub_switch(&g, Msg::Throw(err));
+            }
+        }));
+    }
+    if block {
+        while greenlets.iter().any(|g| !g.dead()) {
+            crate::sleep(0.0)?;
+        }
+    }
+    Ok(())
 }

@@ -119,7 +119,10 @@ fn hundred_thousand_blocked_greenlets() {
     let stats = gevent::greenlet::raw::stack_stats();
     assert!(stats.live_greenlets > N, "{stats:?}");
     assert!(stats.stacks_in_use > N, "{stats:?}");
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap().lines().count();
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count();
     assert!(maps < 20_000, "{maps} mappings for {N} greenlets");
     for w in &waiters {
         w.switch(1);
@@ -148,7 +151,12 @@ fn stack_overflow_is_reported() {
     }
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["stack_overflow_is_reported", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "stack_overflow_is_reported",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GEVENT_TEST_OVERFLOW_CHILD", "1")
         .output()
         .unwrap();

@@ -31,7 +31,7 @@ fn sleep_timer() {
     let t = std::time::Instant::now();
     sleep(0.05).unwrap();
     let e = t.elapsed().as_secs_f64();
-    assert!(e >= 0.045 && e < 0.5, "{e}");
+    assert!((0.045..0.5).contains(&e), "{e}");
 }
 
 #[test]
@@ -86,4 +86,26 @@ fn hub_destroy_unwinds() {
     get_hub().destroy();
     assert_eq!(*n.borrow(), 3);
     sleep(0.001).unwrap();
+}
+
+#[test]
+fn loop_fileno_and_activecnt() {
+    let lp = gevent::core::Loop::with_backend("epoll").unwrap();
+    let fd = lp.fileno().expect("epoll has an fd");
+    assert!(
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .unwrap()
+            .to_string_lossy()
+            .contains("eventpoll")
+    );
+    let base = lp.activecnt();
+    let t = lp.timer(10.0, 0.0).unwrap();
+    t.start(|| ()).unwrap();
+    assert_eq!(lp.activecnt(), base + 1);
+    t.set_ref(false);
+    assert_eq!(lp.activecnt(), base);
+    t.stop();
+    assert_eq!(lp.activecnt(), base);
+    let sel = gevent::core::Loop::with_backend("select").unwrap();
+    assert_eq!(sel.fileno(), None);
 }

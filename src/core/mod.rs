@@ -214,7 +214,13 @@ pub fn recommended_backends() -> Vec<&'static str> {
 /// The libev version linked in, as `"4.33"` (gevent's `get_version`).
 pub fn get_version() -> String {
     // SAFETY: pure queries.
-    unsafe { format!("libev-{}.{:02}", ev::ev_version_major(), ev::ev_version_minor()) }
+    unsafe {
+        format!(
+            "libev-{}.{:02}",
+            ev::ev_version_major(),
+            ev::ev_version_minor()
+        )
+    }
 }
 
 /// The libev version of the headers the crate was built with
@@ -238,7 +244,9 @@ unsafe extern "C" fn syserr_cb(msg: *const libc::c_char) {
         "(libev) system error".to_string()
     } else {
         // SAFETY: libev passes a NUL-terminated message.
-        unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy().into_owned()
+        unsafe { std::ffi::CStr::from_ptr(msg) }
+            .to_string_lossy()
+            .into_owned()
     };
     let err = std::io::Error::last_os_error();
     let _ = LAST_SYSERR.try_with(|s| *s.borrow_mut() = Some(format!("{text}: {err}")));
@@ -247,7 +255,10 @@ unsafe extern "C" fn syserr_cb(msg: *const libc::c_char) {
 /// The last libev system error on this thread ("(libev) epoll_wait: ..."),
 /// taken (gevent raises these as `SystemError` in the main greenlet).
 pub fn take_syserr() -> Option<String> {
-    LAST_SYSERR.try_with(|s| s.borrow_mut().take()).ok().flatten()
+    LAST_SYSERR
+        .try_with(|s| s.borrow_mut().take())
+        .ok()
+        .flatten()
 }
 
 fn install_syserr_cb() {
@@ -443,7 +454,30 @@ impl Loop {
 
     /// The backend's name (`"epoll"`, ...).
     pub fn backend(&self) -> &'static str {
-        flags_to_list(self.backend_int()).first().copied().unwrap_or("")
+        flags_to_list(self.backend_int())
+            .first()
+            .copied()
+            .unwrap_or("")
+    }
+
+    /// The backend's file descriptor (the epoll fd), `None` for backends
+    /// without one (select, poll) or a destroyed loop (gevent's
+    /// `loop.fileno()`).
+    pub fn fileno(&self) -> Option<i32> {
+        let p = self.raw_checked().ok()?;
+        // SAFETY: p is live.
+        let fd = unsafe { ev::gevent_ev_backend_fd(p) };
+        (fd >= 0).then_some(fd)
+    }
+
+    /// How many referenced things keep `run` going: active watchers not
+    /// unref'd plus pending callbacks (libev's `activecnt`).
+    pub fn activecnt(&self) -> i32 {
+        match self.raw_checked() {
+            // SAFETY: p is live.
+            Ok(p) => unsafe { ev::gevent_ev_activecnt(p) },
+            Err(_) => 0,
+        }
     }
 
     /// Loop iterations so far.

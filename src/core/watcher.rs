@@ -53,15 +53,35 @@ macro_rules! kind {
 
 kind!(ev::ev_io, "io", ev::ev_io_start, ev::ev_io_stop);
 kind!(ev::ev_timer, "timer", ev::ev_timer_start, ev::ev_timer_stop);
-kind!(ev::ev_periodic, "periodic", ev::ev_periodic_start, ev::ev_periodic_stop);
-kind!(ev::ev_signal, "signal", ev::ev_signal_start, ev::ev_signal_stop);
+kind!(
+    ev::ev_periodic,
+    "periodic",
+    ev::ev_periodic_start,
+    ev::ev_periodic_stop
+);
+kind!(
+    ev::ev_signal,
+    "signal",
+    ev::ev_signal_start,
+    ev::ev_signal_stop
+);
 kind!(ev::ev_child, "child", ev::ev_child_start, ev::ev_child_stop);
 kind!(ev::ev_stat, "stat", ev::ev_stat_start, ev::ev_stat_stop);
 kind!(ev::ev_idle, "idle", ev::ev_idle_start, ev::ev_idle_stop);
-kind!(ev::ev_prepare, "prepare", ev::ev_prepare_start, ev::ev_prepare_stop);
+kind!(
+    ev::ev_prepare,
+    "prepare",
+    ev::ev_prepare_start,
+    ev::ev_prepare_stop
+);
 kind!(ev::ev_check, "check", ev::ev_check_start, ev::ev_check_stop);
 kind!(ev::ev_fork, "fork", ev::ev_fork_start, ev::ev_fork_stop);
-kind!(ev::ev_cleanup, "cleanup", ev::ev_cleanup_start, ev::ev_cleanup_stop);
+kind!(
+    ev::ev_cleanup,
+    "cleanup",
+    ev::ev_cleanup_start,
+    ev::ev_cleanup_stop
+);
 kind!(ev::ev_async, "async", ev::ev_async_start, ev::ev_async_stop);
 
 /// A timer watcher.
@@ -401,7 +421,9 @@ impl<K: WatcherKind> Watcher<K> {
 
     fn require_inactive(&self, what: &str) -> Result<()> {
         if self.0.is_active() {
-            Err(Error::invalid(format!("cannot change {what} of an active watcher")))
+            Err(Error::invalid(format!(
+                "cannot change {what} of an active watcher"
+            )))
         } else {
             Ok(())
         }
@@ -628,7 +650,6 @@ impl Watcher<ev::ev_signal> {
         // SAFETY: reading our own field.
         unsafe { (*self.raw()).signum }
     }
-
 }
 
 fn claim_signal(lp: &Loop, signum: i32) -> Result<()> {
@@ -690,7 +711,11 @@ impl Watcher<ev::ev_stat> {
 
     /// The path watched.
     pub fn path(&self) -> &str {
-        self.0.path.as_ref().and_then(|c| c.to_str().ok()).unwrap_or("")
+        self.0
+            .path
+            .as_ref()
+            .and_then(|c| c.to_str().ok())
+            .unwrap_or("")
     }
 
     /// The polling interval (libev adjusts it once started).
@@ -775,7 +800,12 @@ impl Watcher<ev::ev_async> {
 
     /// A handle that wakes this watcher from any thread.
     pub fn sender(&self) -> AsyncSender {
-        AsyncSender(self.0.async_shared.clone().expect("async watcher has its shared part"))
+        AsyncSender(
+            self.0
+                .async_shared
+                .clone()
+                .expect("async watcher has its shared part"),
+        )
     }
 
     /// Wakes the watcher (from its own thread).

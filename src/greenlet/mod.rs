@@ -40,8 +40,11 @@ use std::rc::Rc;
 use crate::core::Timer;
 use crate::error::{Error, Result, TimeoutError};
 use crate::greenlet::raw::{ForcedUnwind, Kind, Msg, panic_to_error};
-use crate::hub::{Hub, Seconds, after_switch_into, checked_secs, get_hub, hub_switch, invalid_switch};
+use crate::hub::{
+    Hub, Seconds, after_switch_into, checked_secs, get_hub, hub_switch, invalid_switch,
+};
 use crate::linkable::{LinkId, Links, Waitable};
+use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 enum Outcome<T> {
     Value(T),
@@ -242,13 +245,20 @@ impl<T: 'static> Greenlet<T> {
         self.join_impl(None).map(|_| ())
     }
 
-    /// Like [`join`](Self::join) but gives up after `secs`; true when the
-    /// greenlet is dead (gevent's `join(timeout)` returns None either way).
+    /// Like [`join`](Self::join) but gives up after `timeout` (seconds, or a
+    /// [`Timeout`](crate::Timeout) to start); true when the greenlet is dead
+    /// (gevent's `join(timeout)` returns None either way).
     ///
     /// # Errors
     /// As [`join`](Self::join).
-    pub fn join_timeout(&self, secs: impl Seconds) -> Result<bool> {
-        self.join_impl(Some(checked_secs(secs)?))
+    pub fn join_timeout(&self, timeout: impl TimeoutArg) -> Result<bool> {
+        match timeout.timeout_spec()? {
+            TimeoutSpec::Seconds(s) => self.join_impl(Some(s)),
+            TimeoutSpec::Timeout(t) => match t.run(|| self.join_impl(None)) {
+                Err(e) if t.caused(&e) => Ok(false),
+                r => r,
+            },
+        }
     }
 
     fn join_impl(&self, timeout: Option<f64>) -> Result<bool> {
@@ -309,16 +319,25 @@ impl<T: 'static> Greenlet<T> {
         self.result()
     }
 
-    /// Like [`get`](Self::get) but gives up after `secs` with
-    /// [`Error::Timeout`].
+    /// Like [`get`](Self::get) but gives up after `timeout`: seconds give
+    /// [`Error::Timeout`]; a [`Timeout`](crate::Timeout) gives that
+    /// timeout's own error (gevent's `get(timeout=Timeout(..))`).
     ///
     /// # Errors
     /// As [`get`](Self::get), plus the timeout.
-    pub fn get_timeout(&self, secs: impl Seconds) -> Result<T>
+    pub fn get_timeout(&self, timeout: impl TimeoutArg) -> Result<T>
     where
         T: Clone,
     {
-        let secs = checked_secs(secs)?;
+        let secs = match timeout.timeout_spec()? {
+            TimeoutSpec::Seconds(s) => s,
+            TimeoutSpec::Timeout(t) => {
+                if !self.ready() {
+                    t.run(|| self.join_impl(None))?;
+                }
+                return self.result();
+            }
+        };
         if !self.ready() && !self.join_impl(Some(secs))? {
             return Err(Error::Timeout(TimeoutError {
                 id: 0,

@@ -319,7 +319,11 @@ pub(crate) fn suspended_names(max: usize) -> (usize, Vec<String>) {
         .flatten()
         .filter(|g| g.kind == Kind::Normal && Rc::as_ptr(g) != cur)
         .collect();
-    let names = all.iter().take(max).map(|g| RawGreenlet((*g).clone()).name()).collect();
+    let names = all
+        .iter()
+        .take(max)
+        .map(|g| RawGreenlet((*g).clone()).name())
+        .collect();
     (all.len(), names)
 }
 
@@ -861,7 +865,9 @@ impl RawGreenlet {
     /// not started).
     pub fn stack_size(&self) -> usize {
         // SAFETY: reading the descriptor in place.
-        unsafe { &*self.0.stack.as_ptr() }.as_ref().map_or(0, |s| s.size())
+        unsafe { &*self.0.stack.as_ptr() }
+            .as_ref()
+            .map_or(0, |s| s.size())
     }
 }
 

@@ -1,0 +1,156 @@
+//! Port of gevent's `src/gevent/tests/test__hub_join_timeout.py`:
+//! `gevent.wait()` with no objects (here [`gevent::wait_loop`] /
+//! [`gevent::wait_loop_timeout`]) runs the loop until nothing referenced is
+//! left, or until its timeout. Every body runs twice (`@repeated`), and the
+//! whole class runs twice (`TestAgain`).
+
+mod common;
+
+use std::time::Instant;
+
+use common::{assert_no_time, assert_time_about, elapsed};
+use gevent::core::Timer;
+use gevent::{get_hub, spawn, spawn_later, wait_loop, wait_loop_timeout};
+
+/// This file's own SMALL_TICK.
+const SMALL_TICK: f64 = 0.05;
+
+/// `@repeated`: runs the body twice. Watchers a body started stay alive
+/// across the repetitions, as the loop keeps gevent's started watchers
+/// alive (a Rust watcher stops when its last handle is dropped).
+fn repeated(func: impl Fn(&mut Vec<Timer>)) {
+    let mut keep = Vec::new();
+    for _ in 0..2 {
+        func(&mut keep);
+    }
+}
+
+fn test_callback(_: &mut Vec<Timer>) {
+    // exiting because the spawned greenlet finished execution (spawn
+    // (=callback) variant)
+    let x = spawn(|| Ok(5));
+    let start = Instant::now();
+    let result = wait_loop_timeout(10.0).unwrap();
+    assert_no_time(elapsed(start));
+    assert!(result);
+    assert!(x.dead(), "{}", x.name());
+    assert_eq!(x.value(), Some(5));
+}
+
+fn test_later(_: &mut Vec<Timer>) {
+    // exiting because the spawned greenlet finished execution (spawn_later
+    // (=timer) variant)
+    let x = spawn_later(SMALL_TICK, || Ok(5)).unwrap();
+    let start = Instant::now();
+    let result = wait_loop_timeout(10.0).unwrap();
+    assert_time_about(elapsed(start), SMALL_TICK);
+    assert!(result);
+    assert!(x.dead(), "{}", x.name());
+}
+
+fn test_timeout(_: &mut Vec<Timer>) {
+    // exiting because of timeout (the spawned greenlet still runs)
+    let x = spawn_later(10.0, || Ok(5)).unwrap();
+    let start = Instant::now();
+    let result = wait_loop_timeout(SMALL_TICK).unwrap();
+    assert_time_about(elapsed(start), SMALL_TICK);
+    assert!(!result);
+    assert!(!x.dead(), "{}", x.name());
+    x.kill().unwrap();
+    let start = Instant::now();
+    let result = wait_loop().unwrap();
+    assert_no_time(elapsed(start));
+    assert!(result);
+}
+
+fn test_ref_arg(keep: &mut Vec<Timer>) {
+    // checking "ref=False" argument:
+    // gevent.get_hub().loop.timer(10, ref=False).start(lambda: None)
+    let t = get_hub().loop_().timer(10.0, 0.0).unwrap();
+    t.set_ref(false);
+    t.start(|| {}).unwrap();
+    keep.push(t);
+    let start = Instant::now();
+    let result = wait_loop().unwrap();
+    assert_no_time(elapsed(start));
+    assert!(result);
+}
+
+fn test_ref_attribute(keep: &mut Vec<Timer>) {
+    // checking "ref=False" attribute
+    let w = get_hub().loop_().timer(10.0, 0.0).unwrap();
+    w.start(|| {}).unwrap();
+    w.set_ref(false);
+    keep.push(w);
+    let start = Instant::now();
+    let result = wait_loop().unwrap();
+    assert_no_time(elapsed(start));
+    assert!(result);
+}
+
+macro_rules! join_timeout_tests {
+    ($class:ident) => {
+        #[allow(non_snake_case)]
+        mod $class {
+            use super::*;
+
+            #[test]
+            fn test_callback() {
+                let _d = common::deadline(
+                    concat!(stringify!($class), "::test_callback"),
+                    common::TEST_DEADLINE,
+                );
+                repeated(super::test_callback);
+            }
+
+            #[test]
+            fn test_later() {
+                let _d = common::deadline(
+                    concat!(stringify!($class), "::test_later"),
+                    common::TEST_DEADLINE,
+                );
+                repeated(super::test_later);
+            }
+
+            #[test]
+            fn test_timeout() {
+                let _d = common::deadline(
+                    concat!(stringify!($class), "::test_timeout"),
+                    common::TEST_DEADLINE,
+                );
+                repeated(super::test_timeout);
+            }
+
+            #[test]
+            fn test_ref_arg() {
+                let _d = common::deadline(
+                    concat!(stringify!($class), "::test_ref_arg"),
+                    common::TEST_DEADLINE,
+                );
+                repeated(super::test_ref_arg);
+            }
+
+            #[test]
+            fn test_ref_attribute() {
+                let _d = common::deadline(
+                    concat!(stringify!($class), "::test_ref_attribute"),
+                    common::TEST_DEADLINE,
+                );
+                repeated(super::test_ref_attribute);
+            }
+        }
+    };
+}
+
+join_timeout_tests!(Test);
+// "Repeat the same tests"
+join_timeout_tests!(TestAgain);
+
+// Not ported:
+// - Test.test_event / TestAgain.test_event: not yet ported: needs
+//   gevent::event::Event (`wait([event])` returns `[event]` once set by a
+//   spawn_later; a pending spawn_later(10) is unaffected; after killing it
+//   `wait()` returns True at once).
+// - Module level `gevent.signal_handler(1, lambda: None)` ("setting up a
+//   signal does not affect join()"): not yet ported: needs
+//   gevent::signal_handler (not in the crate yet).
