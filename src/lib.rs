@@ -88,12 +88,8 @@ pub fn spawn_raw<F: FnOnce() + 'static>(f: F) -> RawGreenlet {
         Some(hub.greenlet().0.clone()),
         greenlet::raw::Kind::Normal,
     );
-    let g2 = g.clone();
-    hub.loop_().run_callback_fn(Box::new(move || {
-        if !g2.started() {
-            hub::hub_switch(&g2, greenlet::raw::Msg::Value(None));
-        }
-    }));
+    hub.loop_()
+        .push_callback(core::CallbackEntry::Start(g.clone()));
     g
 }
 

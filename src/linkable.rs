@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use crate::error::Error;
 
@@ -29,10 +30,18 @@ pub trait Waitable {
 
 type LinkFn<A> = Box<dyn FnMut(&A)>;
 
-/// An ordered list of one-shot links.
+/// Something whose links a loop callback fires (`CallbackEntry::Notify`).
+pub(crate) trait Notify {
+    /// Fires the pending links.
+    fn notify(self: Rc<Self>);
+}
+
+/// An ordered list of one-shot links. The first link is stored inline:
+/// the common single waiter costs no list allocation.
 pub(crate) struct Links<A> {
     next: Cell<u64>,
-    list: RefCell<VecDeque<(u64, LinkFn<A>)>>,
+    first: RefCell<Option<(u64, LinkFn<A>)>>,
+    rest: RefCell<VecDeque<(u64, LinkFn<A>)>>,
     /// A notification pass is scheduled or running.
     pub(crate) scheduled: Cell<bool>,
 }
@@ -41,7 +50,8 @@ impl<A> Default for Links<A> {
     fn default() -> Self {
         Links {
             next: Cell::new(1),
-            list: RefCell::new(VecDeque::new()),
+            first: RefCell::new(None),
+            rest: RefCell::new(VecDeque::new()),
             scheduled: Cell::new(false),
         }
     }
@@ -51,41 +61,70 @@ impl<A> Links<A> {
     pub(crate) fn add(&self, f: LinkFn<A>) -> LinkId {
         let id = self.next.get();
         self.next.set(id + 1);
-        self.list.borrow_mut().push_back((id, f));
+        let mut first = self.first.borrow_mut();
+        let mut rest = self.rest.borrow_mut();
+        if first.is_none() && rest.is_empty() {
+            *first = Some((id, f));
+        } else {
+            rest.push_back((id, f));
+        }
         LinkId(id)
     }
 
     pub(crate) fn remove(&self, id: LinkId) -> bool {
-        let mut l = self.list.borrow_mut();
-        match l.iter().position(|(i, _)| *i == id.0) {
-            Some(p) => {
-                drop(l.remove(p));
-                true
+        let taken = {
+            let mut first = self.first.borrow_mut();
+            if first.as_ref().is_some_and(|(i, _)| *i == id.0) {
+                first.take()
+            } else {
+                None
             }
-            None => false,
+        };
+        if taken.is_some() {
+            drop(taken);
+            return true;
         }
+        let removed = {
+            let mut l = self.rest.borrow_mut();
+            l.iter()
+                .position(|(i, _)| *i == id.0)
+                .and_then(|p| l.remove(p))
+        };
+        removed.is_some()
     }
 
     pub(crate) fn clear(&self) {
-        let old = std::mem::take(&mut *self.list.borrow_mut());
-        drop(old);
+        let first = self.first.borrow_mut().take();
+        let rest = std::mem::take(&mut *self.rest.borrow_mut());
+        drop(first);
+        drop(rest);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.list.borrow().len()
+        self.first.borrow().is_some() as usize + self.rest.borrow().len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.list.borrow().is_empty()
+        self.first.borrow().is_none() && self.rest.borrow().is_empty()
+    }
+
+    fn pop_front(&self) -> Option<(u64, LinkFn<A>)> {
+        let f = self.first.borrow_mut().take();
+        if f.is_some() {
+            return f;
+        }
+        self.rest.borrow_mut().pop_front()
     }
 
     /// Fires links in order, one at a time, while `go_on()` holds; each
     /// link is removed before it runs, so an `unlink` made by an earlier
-    /// link takes effect and a link never fires twice.
+    /// link takes effect and a link never fires twice. A panicking link is
+    /// reported to the hub and the others still run.
     pub(crate) fn notify(&self, a: &A, go_on: impl Fn() -> bool) {
         while go_on() {
-            let next = self.list.borrow_mut().pop_front();
-            let Some((_, mut f)) = next else { break };
+            let Some((_, mut f)) = self.pop_front() else {
+                break;
+            };
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(a)));
             if let Err(payload) = r {
                 let err = crate::greenlet::raw::panic_to_error(payload);

@@ -15,8 +15,11 @@
 //!   fault in a guard page and reports "greenlet stack overflow" with the
 //!   greenlet's name before aborting, instead of a bare segfault;
 //! * freed stacks go back to a per-thread pool (reuse costs nanoseconds, a
-//!   fresh mapping microseconds); past [`POOL_HIGH_WATER`] free stacks their
-//!   pages are returned with `MADV_DONTNEED` so RSS follows the live set.
+//!   fresh mapping microseconds). Free stacks beyond [`POOL_HIGH_WATER`]
+//!   that stayed unused for [`TRIM_AFTER`] get their pages returned with
+//!   `MADV_DONTNEED`, so RSS follows the live set without making a workload
+//!   that churns many greenlets fault every page in again each time (the
+//!   decay idea of jemalloc's dirty-page purging).
 
 use std::ptr;
 use std::sync::Once;
@@ -27,6 +30,10 @@ pub const STACKS_PER_SLAB: usize = 128;
 /// Free stacks a thread keeps committed; stacks freed beyond this have their
 /// pages given back to the kernel.
 pub const POOL_HIGH_WATER: usize = 64;
+/// How long a free stack beyond the high-water mark keeps its pages.
+pub const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// Puts between two looks at the clock for trimming.
+const TRIM_CHECK_EVERY: u32 = 256;
 /// The most `mprotect` guard pages made process-wide when the kernel lacks
 /// `MADV_GUARD_INSTALL` (each splits a mapping in two).
 pub const MPROTECT_GUARD_LIMIT: usize = 24_000;
@@ -55,6 +62,8 @@ pub(crate) struct Stack {
     base: *mut u8,
     size: usize,
     guard: Guard,
+    /// Pages given back (`MADV_DONTNEED`) since it was last used.
+    cold: bool,
 }
 
 impl Stack {
@@ -82,6 +91,11 @@ impl Stack {
         // Stack lives; the greenlet that uses the context owns the Stack and
         // outlives its context.
         unsafe { context::stack::Stack::new(self.top().cast(), self.bottom().cast()) }
+    }
+
+    /// True when the stack's only overflow guard is the canary.
+    pub(crate) fn is_canary(&self) -> bool {
+        self.guard == Guard::Canary
     }
 
     fn write_canary(&self) {
@@ -197,8 +211,14 @@ struct Slab {
 /// A thread's stacks: its slabs and the free list.
 pub(crate) struct StackPool {
     slabs: Vec<Slab>,
+    /// LIFO: the most recently freed (hottest) stacks at the end. Entries
+    /// below `warm_from` were freed before the last trim epoch.
     free: Vec<Stack>,
     outstanding: usize,
+    puts: u32,
+    /// `free[..warm_from]` were already free at the last trim check.
+    warm_from: usize,
+    last_check: std::time::Instant,
     altstack: Option<(*mut u8, usize)>,
 }
 
@@ -209,17 +229,24 @@ impl StackPool {
             slabs: Vec::new(),
             free: Vec::new(),
             outstanding: 0,
+            puts: 0,
+            warm_from: 0,
+            last_check: std::time::Instant::now(),
             altstack: ensure_altstack(),
         }
     }
 
     /// A stack of at least the configured size, from the pool or a slab.
     pub(crate) fn get(&mut self) -> std::io::Result<Stack> {
-        let stack = match self.free.pop() {
+        let mut stack = match self.free.pop() {
             Some(s) => s,
             None => self.carve()?,
         };
-        stack.write_canary();
+        self.warm_from = self.warm_from.min(self.free.len());
+        if stack.cold || stack.guard == Guard::Canary {
+            stack.write_canary();
+            stack.cold = false;
+        }
         self.outstanding += 1;
         Ok(stack)
     }
@@ -227,14 +254,46 @@ impl StackPool {
     /// Gives a stack back. Its owner must have left it for good.
     pub(crate) fn put(&mut self, stack: Stack) {
         self.outstanding -= 1;
-        if self.free.len() >= POOL_HIGH_WATER {
-            // SAFETY: the usable range belongs to this stack and nothing runs
-            // on it any more; MADV_DONTNEED only drops its pages.
-            unsafe {
-                libc::madvise(stack.bottom().cast(), stack.size, libc::MADV_DONTNEED);
+        self.free.push(stack);
+        self.puts = self.puts.wrapping_add(1);
+        if self.puts % TRIM_CHECK_EVERY == 0 && self.free.len() > POOL_HIGH_WATER {
+            self.maybe_trim();
+        }
+    }
+
+    /// Every [`TRIM_AFTER`]: stacks that were already free at the previous
+    /// check and are still free (the bottom of the LIFO) lose their pages,
+    /// keeping [`POOL_HIGH_WATER`] warm ones.
+    fn maybe_trim(&mut self) {
+        let now = std::time::Instant::now();
+        if now.duration_since(self.last_check) < TRIM_AFTER {
+            return;
+        }
+        self.last_check = now;
+        let keep_warm = self.free.len().saturating_sub(POOL_HIGH_WATER);
+        let old = self.warm_from.min(keep_warm);
+        for s in &mut self.free[..old] {
+            if !s.cold {
+                // SAFETY: the usable range belongs to this free stack and
+                // nothing runs on it; MADV_DONTNEED only drops its pages.
+                unsafe { libc::madvise(s.bottom().cast(), s.size, libc::MADV_DONTNEED) };
+                s.cold = true;
             }
         }
-        self.free.push(stack);
+        self.warm_from = self.free.len();
+    }
+
+    /// Gives back the pages of every free stack beyond the high-water mark
+    /// now.
+    pub(crate) fn trim(&mut self) {
+        let n = self.free.len().saturating_sub(POOL_HIGH_WATER);
+        for s in &mut self.free[..n] {
+            if !s.cold {
+                // SAFETY: as in `maybe_trim`.
+                unsafe { libc::madvise(s.bottom().cast(), s.size, libc::MADV_DONTNEED) };
+                s.cold = true;
+            }
+        }
     }
 
     /// Stacks handed out and not yet given back.
@@ -273,6 +332,7 @@ impl StackPool {
             base,
             size: slab.stride - page,
             guard,
+            cold: true,
         })
     }
 }

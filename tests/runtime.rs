@@ -182,3 +182,39 @@ fn stacks_are_reused() {
     assert_eq!(before.slabs, after.slabs);
     assert_eq!(after.stacks_in_use, 1, "{after:?}"); // the hub's
 }
+
+#[test]
+fn spawned_greenlet_runs_without_a_handle() {
+    // gevent: a spawned greenlet runs even if nobody keeps its handle.
+    let ran = Rc::new(Cell::new(0));
+    for _ in 0..3 {
+        let r = ran.clone();
+        spawn(move || {
+            sleep(0.001)?;
+            r.set(r.get() + 1);
+            Ok(())
+        });
+    }
+    let r = ran.clone();
+    gevent::spawn_later(0.001, move || {
+        r.set(r.get() + 1);
+        Ok(())
+    })
+    .unwrap();
+    sleep(0.05).unwrap();
+    assert_eq!(ran.get(), 4);
+}
+
+#[test]
+fn unstarted_greenlet_without_handle_is_freed() {
+    // A greenlet never started holds no cycle: dropping the handle frees
+    // its function.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let guard = DropCount(drops.clone());
+    let g = Greenlet::new(move || {
+        let _g = &guard;
+        Ok(())
+    });
+    drop(g);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}

@@ -56,6 +56,11 @@ pub(crate) enum CallbackEntry {
     Handle(Callback),
     /// Wake a parked greenlet (`sleep(0)`, wake-ups): no allocation.
     Wake(WakeToken),
+    /// Start a greenlet (switch into it unless it already started or was
+    /// discarded): `spawn` without a closure.
+    Start(crate::greenlet::RawGreenlet),
+    /// Fire the links of a linkable object.
+    Notify(Rc<dyn crate::linkable::Notify>),
 }
 
 /// The prepare watcher's callback: drain the queue.
@@ -141,6 +146,20 @@ fn run_entry(inner: &LoopInner, entry: CallbackEntry) {
         CallbackEntry::Wake(token) => {
             if let Some(m) = token.fire() {
                 crate::hub::after_switch_into(m);
+            }
+        }
+        CallbackEntry::Start(g) => {
+            if !g.started() {
+                crate::hub::hub_switch(&g, crate::greenlet::raw::Msg::Value(None));
+            }
+        }
+        CallbackEntry::Notify(n) => {
+            if catch_unwind(AssertUnwindSafe(|| n.notify())).is_err() {
+                report(
+                    inner,
+                    "link notification",
+                    crate::Error::Panicked("link notification".into()),
+                );
             }
         }
     }

@@ -61,12 +61,40 @@ enum Phase {
     Dead,
 }
 
-type Func<T> = Box<dyn FnOnce() -> Result<T>>;
 type LinkFn<T> = Box<dyn FnMut(&Greenlet<T>)>;
+
+/// The greenlet's function, stored inline in its allocation (the last,
+/// unsized field of `GInner`), so a greenlet costs one allocation for its
+/// state and function together.
+trait Func<T> {
+    /// Runs the function once; `None` if already taken.
+    fn call(&self) -> Option<std::thread::Result<Result<T>>>;
+    /// Drops the function without running it.
+    fn discard(&self);
+}
+
+struct FnCell<F>(Cell<Option<F>>);
+
+impl<T, F: FnOnce() -> Result<T>> Func<T> for FnCell<F> {
+    fn call(&self) -> Option<std::thread::Result<Result<T>>> {
+        self.0.take().map(|f| catch_unwind(AssertUnwindSafe(f)))
+    }
+
+    fn discard(&self) {
+        drop(self.0.take());
+    }
+}
+
+impl<T: 'static, F: FnOnce() -> Result<T> + 'static> raw::Body for GInner<T, FnCell<F>> {
+    fn run_body(self: Rc<Self>) {
+        let g: Rc<GInner<T, dyn Func<T>>> = self;
+        Greenlet(g).run();
+    }
+}
 
 /// A greenlet with a result (gevent's `Greenlet`). Cloning gives another
 /// handle to the same greenlet.
-pub struct Greenlet<T: 'static>(Rc<GInner<T>>);
+pub struct Greenlet<T: 'static>(Rc<GInner<T, dyn Func<T>>>);
 
 impl<T> Clone for Greenlet<T> {
     fn clone(&self) -> Self {
@@ -80,14 +108,17 @@ impl<T> PartialEq for Greenlet<T> {
     }
 }
 
-struct GInner<T: 'static> {
+struct GInner<T: 'static, F: ?Sized> {
     raw: RawGreenlet,
     hub: Hub,
-    func: Cell<Option<Func<T>>>,
     phase: Cell<Phase>,
     outcome: RefCell<Option<Outcome<T>>>,
     links: Links<Greenlet<T>>,
     start_timer: RefCell<Option<Timer>>,
+    /// This allocation seen as a link notifier (no allocation to schedule
+    /// a notification).
+    notifier: std::rc::Weak<dyn crate::linkable::Notify>,
+    func: F,
 }
 
 impl<T: 'static> Greenlet<T> {
@@ -99,26 +130,19 @@ impl<T: 'static> Greenlet<T> {
     {
         let hub = get_hub();
         let parent = hub.greenlet().0.clone();
-        let inner = Rc::new_cyclic(|weak: &std::rc::Weak<GInner<T>>| {
-            let weak = weak.clone();
-            let raw = RawGreenlet::with_kind(
-                Box::new(move |_| {
-                    if let Some(g) = weak.upgrade() {
-                        Greenlet(g).run();
-                    }
-                    Ok(None)
-                }),
-                Some(parent),
-                Kind::Normal,
-            );
+        let inner = Rc::new_cyclic(|weak: &std::rc::Weak<GInner<T, FnCell<F>>>| {
+            let body: std::rc::Weak<dyn raw::Body> = weak.clone();
+            let notifier: std::rc::Weak<dyn crate::linkable::Notify> = weak.clone();
+            let raw = RawGreenlet::with_run(raw::Run::WeakBody(body), Some(parent), Kind::Normal);
             GInner {
                 raw,
                 hub,
-                func: Cell::new(Some(Box::new(f))),
                 phase: Cell::new(Phase::New),
                 outcome: RefCell::new(None),
                 links: Links::default(),
                 start_timer: RefCell::new(None),
+                notifier,
+                func: FnCell(Cell::new(Some(f))),
             }
         });
         Greenlet(inner)
@@ -155,12 +179,14 @@ impl<T: 'static> Greenlet<T> {
             return;
         }
         self.0.phase.set(Phase::Scheduled);
+        raw::hold_body(&self.0.raw);
         run_spawn_callbacks(&self.0.raw);
-        let g = self.clone();
+        // Switching into a raw greenlet that was discarded (killed before
+        // it started) does nothing, so no Greenlet-level check is needed.
         self.0
             .hub
             .loop_()
-            .run_callback_fn(Box::new(move || g.switch_in()));
+            .push_callback(crate::core::CallbackEntry::Start(self.0.raw.clone()));
     }
 
     /// Schedules the greenlet to start after `secs`.
@@ -178,6 +204,7 @@ impl<T: 'static> Greenlet<T> {
         let g = self.clone();
         timer.start(move || g.switch_in())?;
         self.0.phase.set(Phase::Scheduled);
+        raw::hold_body(&self.0.raw);
         run_spawn_callbacks(&self.0.raw);
         *self.0.start_timer.borrow_mut() = Some(timer);
         Ok(())
@@ -193,9 +220,9 @@ impl<T: 'static> Greenlet<T> {
     /// The greenlet's body, on its own stack.
     fn run(&self) {
         self.0.phase.set(Phase::Running);
-        let outcome = match self.0.func.take() {
+        let outcome = match self.0.func.call() {
             None => Outcome::Exit,
-            Some(f) => match catch_unwind(AssertUnwindSafe(f)) {
+            Some(r) => match r {
                 Ok(Ok(v)) => Outcome::Value(v),
                 Ok(Err(e)) if e.is_greenlet_exit() => Outcome::Exit,
                 Ok(Err(e)) => Outcome::Failed(e),
@@ -225,14 +252,12 @@ impl<T: 'static> Greenlet<T> {
         if self.0.links.scheduled.replace(true) {
             return;
         }
-        let g = self.clone();
-        self.0.hub.loop_().run_callback_fn(Box::new(move || {
-            g.0.links.notify(&g, || true);
-            g.0.links.scheduled.set(false);
-            if !g.0.links.is_empty() {
-                g.schedule_notify();
-            }
-        }));
+        if let Some(n) = self.0.notifier.upgrade() {
+            self.0
+                .hub
+                .loop_()
+                .push_callback(crate::core::CallbackEntry::Notify(n));
+        }
     }
 
     /// Blocks until the greenlet is dead.
@@ -428,7 +453,7 @@ impl<T: 'static> Greenlet<T> {
                 // Never ran: it never will. Links still fire.
                 self.0.start_timer.borrow_mut().take();
                 raw::discard_unstarted(&self.0.raw);
-                drop(self.0.func.take());
+                self.0.func.discard();
                 let outcome = if err.is_greenlet_exit() {
                     Outcome::Exit
                 } else {
@@ -688,6 +713,20 @@ impl<T> std::fmt::Debug for Greenlet<T> {
             Phase::Dead => "dead",
         };
         write!(f, "<Greenlet \"{}\" {}>", self.0.raw.name(), state)
+    }
+}
+
+impl<T: 'static, F: FnOnce() -> Result<T> + 'static> crate::linkable::Notify
+    for GInner<T, FnCell<F>>
+{
+    fn notify(self: Rc<Self>) {
+        let g: Rc<GInner<T, dyn Func<T>>> = self;
+        let g = Greenlet(g);
+        g.0.links.notify(&g, || true);
+        g.0.links.scheduled.set(false);
+        if !g.0.links.is_empty() {
+            g.schedule_notify();
+        }
     }
 }
 

@@ -43,6 +43,31 @@ pub type Value = Option<Box<dyn Any>>;
 /// into it; what it returns goes to its parent.
 pub type RunFn = Box<dyn FnOnce(Value) -> Result<Value>>;
 
+/// A body that lives in another allocation (a `Greenlet`'s), run through a
+/// weak reference so that the raw greenlet needs no closure of its own.
+pub(crate) trait Body {
+    /// Runs on the greenlet's stack.
+    fn run_body(self: Rc<Self>);
+}
+
+pub(crate) enum Run {
+    Fn(RunFn),
+    /// Not yet started: a dropped handle frees the body (no cycle).
+    WeakBody(std::rc::Weak<dyn Body>),
+    /// Started: the body must run even if every handle is dropped.
+    Body(Rc<dyn Body>),
+}
+
+/// Makes a pending body strong: called when the greenlet is scheduled, so
+/// that a spawned greenlet runs whatever happens to its handles.
+pub(crate) fn hold_body(g: &RawGreenlet) {
+    let run = match g.0.run.take() {
+        Some(Run::WeakBody(w)) => w.upgrade().map(Run::Body),
+        other => other,
+    };
+    g.0.run.set(run);
+}
+
 /// What a switch delivers.
 pub(crate) enum Msg {
     /// A plain switch, with an optional value.
@@ -85,12 +110,14 @@ pub(crate) struct Inner {
     state: Cell<State>,
     kind: Kind,
     parent: UnsafeCell<Option<Rc<Inner>>>,
-    run: Cell<Option<RunFn>>,
+    run: Cell<Option<Run>>,
     unwinding: Cell<bool>,
     park_seq: Cell<u64>,
     slot: Cell<usize>,
     id: u64,
     name: RefCell<Option<Rc<str>>>,
+    /// The stack has only a canary, to be checked at every switch away.
+    canary: Cell<bool>,
 }
 
 impl Inner {
@@ -111,6 +138,8 @@ impl Inner {
 struct ThreadState {
     main: Rc<Inner>,
     current: Cell<*const Inner>,
+    /// The greenlet that made the switch being received (see `receive`).
+    switch_from: Cell<*const Inner>,
     registry: RefCell<Vec<Option<Rc<Inner>>>>,
     free_slots: RefCell<Vec<usize>>,
     pool: RefCell<StackPool>,
@@ -164,9 +193,11 @@ fn init_state(p: *const ThreadState) -> &'static ThreadState {
         slot: Cell::new(usize::MAX),
         id: 0,
         name: RefCell::new(Some("MainGreenlet".into())),
+        canary: Cell::new(false),
     });
     let st = Box::new(ThreadState {
         current: Cell::new(Rc::as_ptr(&main)),
+        switch_from: Cell::new(ptr::null()),
         main,
         registry: RefCell::new(Vec::new()),
         free_slots: RefCell::new(Vec::new()),
@@ -296,6 +327,13 @@ pub struct StackStats {
     pub guard: Option<&'static str>,
 }
 
+/// Returns the pages of this thread's free greenlet stacks (beyond a small
+/// warm reserve) to the kernel now, instead of after they stayed unused for
+/// a second.
+pub fn trim_stacks() {
+    state().pool.borrow_mut().trim();
+}
+
 /// This thread's greenlet and stack figures (for tests and monitoring).
 pub fn stack_stats() -> StackStats {
     let st = state();
@@ -327,10 +365,10 @@ pub(crate) fn suspended_names(max: usize) -> (usize, Vec<String>) {
     (all.len(), names)
 }
 
-struct Packet {
-    from: *const Inner,
-    msg: Option<Msg>,
-}
+/// `Transfer::data` for the two messages that need no payload; anything
+/// else passes the address of a `Msg` on the switcher's stack.
+const DATA_VALUE_NONE: usize = 0;
+const DATA_WAKE: usize = 1;
 
 /// Switches from the running greenlet to `target`, delivering `msg`;
 /// returns the message of whoever switches back.
@@ -338,6 +376,12 @@ struct Packet {
 /// # Safety
 /// Must be called on a greenlet stack of this thread (or its native stack,
 /// the main greenlet). `target` must not be dead.
+///
+/// Inlined on purpose: `jump_fcontext` switches stacks with an indirect
+/// jump, so every `ret` the resumed side executes afterwards through frames
+/// made before the switch is mispredicted (the return-stack buffer is off by
+/// one). Keeping the switch path in its caller's frame avoids those returns.
+#[inline(always)]
 pub(crate) unsafe fn switch_raw(target: &Rc<Inner>, msg: Msg) -> Msg {
     let st = state();
     let from = st.current.get();
@@ -345,55 +389,84 @@ pub(crate) unsafe fn switch_raw(target: &Rc<Inner>, msg: Msg) -> Msg {
     if tp == from {
         return msg;
     }
-    match target.state.get() {
-        State::Active => {}
-        State::Dead => {
-            return Msg::Throw(Error::InvalidSwitch(
-                "cannot switch to a greenlet that is dead".into(),
-            ));
+    if target.state.get() != State::Active {
+        return switch_slow(target, msg);
+    }
+    // SAFETY: `from` is the running greenlet (kept alive by its registry
+    // entry, the thread state, or the caller).
+    let fromr = unsafe { &*from };
+    if fromr.canary.get() {
+        check_canary(fromr);
+    }
+    let Some(ctx) = target.ctx.take() else {
+        no_context()
+    };
+    st.current.set(tp);
+    st.switch_from.set(from);
+    let mut slot = std::mem::MaybeUninit::<Msg>::uninit();
+    let data = match msg {
+        Msg::Value(None) => DATA_VALUE_NONE,
+        Msg::Wake => DATA_WAKE,
+        m => {
+            slot.write(m);
+            slot.as_mut_ptr() as usize
         }
+    };
+    // SAFETY: `ctx` is the target's suspended context on a live stack (type
+    // invariant of Inner). A message in `slot` stays valid while we are
+    // suspended: it lives in this frame, which is not resumed before the
+    // receiver moved it out (`receive`); `slot` never drops it.
+    let tr = unsafe { ctx.resume(data) };
+    // SAFETY: every resume of a greenlet context passes such a `data`.
+    unsafe { receive(tr) }
+}
+
+#[cold]
+#[inline(never)]
+fn no_context() -> ! {
+    eprintln!("fatal runtime error: gevent: a suspended greenlet has no saved context");
+    std::process::abort()
+}
+
+#[cold]
+#[inline(never)]
+fn check_canary(g: &Inner) {
+    if let Some(false) = stack_canary_ok(g) {
+        crate::stack::report_overflow(0, 0);
+        std::process::abort();
+    }
+}
+
+/// Switching to a greenlet that is not started or is dead.
+#[cold]
+#[inline(never)]
+fn switch_slow(target: &Rc<Inner>, msg: Msg) -> Msg {
+    match target.state.get() {
+        State::Dead => Msg::Throw(Error::InvalidSwitch(
+            "cannot switch to a greenlet that is dead".into(),
+        )),
         State::NotStarted => match msg {
             Msg::Throw(e) => {
                 // Python greenlet: throwing into a greenlet that never ran
                 // kills it without running it; the outcome goes to its parent.
                 target.run.take();
                 target.state.set(State::Dead);
-                return deliver_to_parent(target, exit_msg(Err(e)));
+                deliver_to_parent(target, exit_msg(Err(e)))
             }
             Msg::Unwind => {
                 target.run.take();
                 target.state.set(State::Dead);
-                return deliver_to_parent(target, Msg::Value(None));
+                deliver_to_parent(target, Msg::Value(None))
             }
-            _ => {
-                if let Err(e) = start(target) {
-                    return Msg::Throw(e);
-                }
-            }
+            msg => match start(target) {
+                // SAFETY: the target is Active now; same contract as ours.
+                Ok(()) => unsafe { switch_raw(target, msg) },
+                Err(e) => Msg::Throw(e),
+            },
         },
+        // SAFETY: same contract as ours.
+        State::Active => unsafe { switch_raw(target, msg) },
     }
-    // SAFETY: `from` is the running greenlet (kept alive by its registry
-    // entry, the thread state, or the caller).
-    let fromr = unsafe { &*from };
-    if let Some(false) = stack_canary_ok(fromr) {
-        crate::stack::report_overflow(0, 0);
-        std::process::abort();
-    }
-    let ctx = target
-        .ctx
-        .take()
-        .expect("gevent: a suspended greenlet has no saved context");
-    st.current.set(tp);
-    let mut pkt = Packet {
-        from,
-        msg: Some(msg),
-    };
-    // SAFETY: `ctx` is the target's suspended context on a live stack (type
-    // invariant of Inner). The packet stays valid while we are suspended:
-    // it lives in this frame, which is not resumed before `receive` ran.
-    let tr = unsafe { ctx.resume(&mut pkt as *mut Packet as usize) };
-    // SAFETY: every resume of a greenlet context passes a Packet pointer.
-    unsafe { receive(tr) }
 }
 
 fn stack_canary_ok(g: &Inner) -> Option<bool> {
@@ -431,6 +504,7 @@ fn start(g: &Rc<Inner>) -> Result<()> {
     // SAFETY: the context runs on `stack`, which `g` owns until it is dead
     // and its last switch has been received (see `receive`).
     let ctx = unsafe { Context::new(&stack.as_context_stack(), entry) };
+    g.canary.set(stack.is_canary());
     g.stack.set(Some(stack));
     g.ctx.set(Some(ctx));
     g.state.set(State::Active);
@@ -438,28 +512,41 @@ fn start(g: &Rc<Inner>) -> Result<()> {
     Ok(())
 }
 
-/// Reads the packet of the greenlet that just switched to us.
+/// Takes the message of the greenlet that just switched to us, and files
+/// away its context.
 ///
 /// # Safety
-/// `tr.data` must be the address of a live [`Packet`].
+/// `tr.data` must be a `DATA_*` value or the address of a `Msg` that is
+/// moved out here and nowhere else.
+#[inline(always)]
 unsafe fn receive(tr: Transfer) -> Msg {
-    // SAFETY: guaranteed by the caller.
-    let pkt = unsafe { &mut *(tr.data as *mut Packet) };
-    let msg = pkt.msg.take().expect("switch packet read twice");
-    // SAFETY: the switcher is alive: registry, thread state or caller.
-    let from = unsafe { &*pkt.from };
+    let msg = match tr.data {
+        DATA_VALUE_NONE => Msg::Value(None),
+        DATA_WAKE => Msg::Wake,
+        // SAFETY: guaranteed by the caller: the switcher's `slot`, which it
+        // never reads or drops again.
+        p => unsafe { ptr::read(p as *const Msg) },
+    };
+    // SAFETY: the switcher is alive: registry, thread state or caller; it
+    // set `switch_from` just before resuming us.
+    let from = unsafe { &*state().switch_from.get() };
     if from.state.get() == State::Dead {
-        // The switcher's function returned: its stack is free now that we
-        // run on another one. Its context is simply forgotten.
-        let _ = tr.context;
-        if let Some(stack) = from.stack.take() {
-            state().pool.borrow_mut().put(stack);
-        }
-        registry_remove(from);
+        release_dead(from);
     } else {
         from.ctx.set(Some(tr.context));
     }
     msg
+}
+
+/// The switcher's function returned: its stack is free now that we run on
+/// another one; its context is simply forgotten.
+#[cold]
+#[inline(never)]
+fn release_dead(from: &Inner) {
+    if let Some(stack) = from.stack.take() {
+        state().pool.borrow_mut().put(stack);
+    }
+    registry_remove(from);
 }
 
 fn exit_msg(r: Result<Value>) -> Msg {
@@ -513,8 +600,20 @@ fn run_body(me: *const Inner, msg: Msg) -> Msg {
         Msg::Throw(e) => return exit_msg(Err(e)),
         Msg::Unwind => return Msg::Value(None),
     };
-    let Some(f) = f else {
-        return Msg::Value(None);
+    let f = match f {
+        None => return Msg::Value(None),
+        Some(Run::Fn(f)) => f,
+        Some(Run::Body(b)) => {
+            // The body catches its own panics and forced unwinds.
+            b.run_body();
+            return Msg::Value(None);
+        }
+        Some(Run::WeakBody(weak)) => {
+            if let Some(b) = weak.upgrade() {
+                b.run_body();
+            }
+            return Msg::Value(None);
+        }
     };
     match catch_unwind(AssertUnwindSafe(move || f(arg))) {
         Ok(r) => exit_msg(r),
@@ -596,10 +695,12 @@ impl WakeToken {
     /// Resumes the parked greenlet with `Msg::Wake` if still parked in this
     /// wait; returns what the next switch back delivered (for the hub to
     /// handle), or `None` for a stale token.
+    #[inline]
     pub(crate) fn fire(&self) -> Option<Msg> {
         self.deliver(Msg::Wake)
     }
 
+    #[inline]
     fn deliver(&self, msg: Msg) -> Option<Msg> {
         if !self.is_current() || self.g.state.get() != State::Active {
             return None;
@@ -645,26 +746,32 @@ pub(crate) fn unpark() {
 ///
 /// A greenlet that is already unwinding does not switch at all: it gets
 /// `Throw(GreenletExit)` (inside a destructor) or unwinds again.
+#[inline(always)]
 pub(crate) fn switch_to(target: &Rc<Inner>, msg: Msg) -> Msg {
     // SAFETY: current always points to a live Inner.
     let me = unsafe { &*current_ptr() };
     if me.unwinding.get() {
-        if std::thread::panicking() {
-            return Msg::Throw(Error::GreenletExit);
-        }
-        resume_unwind(Box::new(ForcedUnwind));
+        return unwinding_switch();
     }
     // SAFETY: called on a greenlet (or native) stack of this thread; the
     // target's liveness is checked inside.
     let m = unsafe { switch_raw(target, msg) };
     if let Msg::Unwind = m {
         me.unwinding.set(true);
-        if std::thread::panicking() {
-            return Msg::Throw(Error::GreenletExit);
-        }
-        resume_unwind(Box::new(ForcedUnwind));
+        return unwinding_switch();
     }
     m
+}
+
+/// A greenlet asked to unwind: unwind here, or, inside a destructor that
+/// runs during the unwinding, fail the blocking call instead of switching.
+#[cold]
+#[inline(never)]
+fn unwinding_switch() -> Msg {
+    if std::thread::panicking() {
+        return Msg::Throw(Error::GreenletExit);
+    }
+    resume_unwind(Box::new(ForcedUnwind))
 }
 
 /// Writes the running greenlet's name into `out` for the stack-overflow
@@ -746,6 +853,10 @@ impl RawGreenlet {
     }
 
     pub(crate) fn with_kind(f: RunFn, parent: Option<Rc<Inner>>, kind: Kind) -> RawGreenlet {
+        Self::with_run(Run::Fn(f), parent, kind)
+    }
+
+    pub(crate) fn with_run(run: Run, parent: Option<Rc<Inner>>, kind: Kind) -> RawGreenlet {
         let st = state();
         let id = st.next_id.get();
         st.next_id.set(id + 1);
@@ -756,12 +867,13 @@ impl RawGreenlet {
             state: Cell::new(State::NotStarted),
             kind,
             parent: UnsafeCell::new(parent),
-            run: Cell::new(Some(f)),
+            run: Cell::new(Some(run)),
             unwinding: Cell::new(false),
             park_seq: Cell::new(0),
             slot: Cell::new(usize::MAX),
             id,
             name: RefCell::new(None),
+            canary: Cell::new(false),
         }))
     }
 
@@ -784,6 +896,7 @@ impl RawGreenlet {
     /// Whatever is thrown into the caller while it is suspended; a
     /// [`Error::InvalidSwitch`] if this greenlet is dead; an [`Error::Io`]
     /// if no stack could be allocated.
+    #[inline]
     pub fn switch(&self, value: Value) -> Result<Value> {
         msg_to_result(switch_to(&self.0, Msg::Value(value)))
     }
@@ -871,6 +984,7 @@ impl RawGreenlet {
     }
 }
 
+#[inline]
 pub(crate) fn msg_to_result(m: Msg) -> Result<Value> {
     match m {
         Msg::Value(v) => Ok(v),
