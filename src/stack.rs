@@ -256,7 +256,7 @@ impl StackPool {
         self.outstanding -= 1;
         self.free.push(stack);
         self.puts = self.puts.wrapping_add(1);
-        if self.puts % TRIM_CHECK_EVERY == 0 && self.free.len() > POOL_HIGH_WATER {
+        if self.puts.is_multiple_of(TRIM_CHECK_EVERY) && self.free.len() > POOL_HIGH_WATER {
             self.maybe_trim();
         }
     }
