@@ -10,8 +10,7 @@
 //! timed reps, after one untimed warm-up). The memory metrics run each rep
 //! in a fresh child process so RSS starts from the same place.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -54,18 +53,24 @@ fn switch_sleep0(n: usize) -> f64 {
 }
 
 /// Targeted handoff with Waiter + loop.run_callback, as gevent's
-/// bench_handoff_waiter: ns per handoff.
+/// bench_handoff_waiter (its `box` dict of two keys is two slots here):
+/// ns per handoff.
 fn handoff_waiter(n: usize) -> f64 {
     let half = n / 2;
     let lp = get_hub().loop_().clone();
-    let boxes: Rc<RefCell<HashMap<&'static str, Waiter<()>>>> = Rc::default();
+    #[derive(Default)]
+    struct Slots {
+        ping: Cell<Option<Waiter<()>>>,
+        pong: Cell<Option<Waiter<()>>>,
+    }
+    let boxes: Rc<Slots> = Rc::default();
     let (b1, lp1) = (boxes.clone(), lp.clone());
     let ponger = move || {
         for _ in 0..half {
             let w = Waiter::new();
-            b1.borrow_mut().insert("pong", w.clone());
+            b1.pong.set(Some(w.clone()));
             w.get()?;
-            let ping = b1.borrow_mut().remove("ping").unwrap();
+            let ping = b1.ping.take().unwrap();
             lp1.run_callback(move || ping.switch(()));
         }
         Ok(())
@@ -74,8 +79,8 @@ fn handoff_waiter(n: usize) -> f64 {
     let pinger = move || {
         for _ in 0..half {
             let w = Waiter::new();
-            b2.borrow_mut().insert("ping", w.clone());
-            let pong = b2.borrow_mut().remove("pong").unwrap();
+            b2.ping.set(Some(w.clone()));
+            let pong = b2.pong.take().unwrap();
             lp2.run_callback(move || pong.switch(()));
             w.get()?;
         }

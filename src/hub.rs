@@ -111,6 +111,7 @@ fn is_main_thread() -> bool {
 ///
 /// # Panics
 /// If libev cannot create a loop (no file descriptors left).
+#[inline]
 pub fn get_hub() -> Hub {
     let p = HUB.with(|h| h.get());
     if !p.is_null() {
@@ -221,6 +222,7 @@ impl Hub {
     /// `Err(BlockingSwitchOut)` when called from inside the hub (a watcher
     /// callback, a loop callback or a rawlink), where blocking is
     /// impossible.
+    #[inline]
     pub(crate) fn ensure_can_block(&self) -> Result<()> {
         if self.0.greenlet.is_current() {
             return Err(Error::BlockingSwitchOut(
@@ -234,6 +236,7 @@ impl Hub {
     }
 
     /// Switches to the hub; the raw message of whoever switches back.
+    #[inline(always)]
     pub(crate) fn switch_msg(&self) -> Msg {
         raw::switch_to(&self.0.greenlet.0, Msg::Value(None))
     }
@@ -421,15 +424,7 @@ impl Hub {
             drop(m);
         }
         // Anything still queued never runs.
-        let l = self.0.lp.as_raw();
-        let pending = std::mem::take(&mut *self.0.lp.0.callbacks.borrow_mut());
-        if !l.is_null() {
-            for _ in 0..pending.len() {
-                // SAFETY: l is live; balancing the refs of dropped callbacks.
-                unsafe { ev::ev_unref(l) };
-            }
-        }
-        drop(pending);
+        drop(self.0.lp.0.take_callbacks());
         self.0.lp.0.stopping.set(false);
         let me = Rc::as_ptr(&self.0);
         if HUB.with(|h| h.get()) == me {
@@ -481,6 +476,7 @@ impl PartialEq for Hub {
 }
 
 /// Maps the message that ended a wait to its result.
+#[inline]
 pub(crate) fn wake_result(m: Msg) -> Result<()> {
     match m {
         Msg::Wake => Ok(()),
@@ -534,7 +530,17 @@ pub(crate) fn hub_switch(target: &RawGreenlet, msg: Msg) {
 /// Handles the message the hub receives when control comes back to it
 /// after it switched into a greenlet: an error a raw greenlet died with is
 /// reported; an unwind request stops the hub.
+#[inline]
 pub(crate) fn after_switch_into(m: Msg) {
+    match m {
+        Msg::Value(None) | Msg::Wake => {}
+        m => after_switch_slow(m),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn after_switch_slow(m: Msg) {
     match m {
         Msg::Value(_) | Msg::Wake => {}
         Msg::Throw(e) => {
@@ -566,6 +572,7 @@ pub(crate) fn after_switch_into(m: Msg) {
 /// [`Error::BlockingSwitchOut`] from inside the hub; [`Error::InvalidArgument`]
 /// for NaN; whatever is thrown into the greenlet while it sleeps (a
 /// `Timeout`, a kill).
+#[inline]
 pub fn sleep(secs: impl Seconds) -> Result<()> {
     sleep_ref(secs, true)
 }
@@ -575,6 +582,7 @@ pub fn sleep(secs: impl Seconds) -> Result<()> {
 ///
 /// # Errors
 /// As [`sleep`].
+#[inline]
 pub fn sleep_ref(secs: impl Seconds, ref_: bool) -> Result<()> {
     let secs = checked_secs(secs)?;
     let hub = get_hub();

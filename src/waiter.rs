@@ -40,8 +40,8 @@ impl<T> Clone for Waiter<T> {
 
 struct WaiterInner<T> {
     hub: Hub,
+    /// Set while a greenlet waits in `get()`: the wake-up for it.
     token: Cell<Option<WakeToken>>,
-    waiting: Cell<Option<RawGreenlet>>,
     value: Cell<Option<Result<T>>>,
 }
 
@@ -53,6 +53,7 @@ impl<T: 'static> Default for Waiter<T> {
 
 impl<T: 'static> Waiter<T> {
     /// A waiter on the current thread's hub.
+    #[inline]
     pub fn new() -> Waiter<T> {
         Self::with_hub(get_hub())
     }
@@ -62,13 +63,13 @@ impl<T: 'static> Waiter<T> {
         Waiter(Rc::new(WaiterInner {
             hub,
             token: Cell::new(None),
-            waiting: Cell::new(None),
             value: Cell::new(None),
         }))
     }
 
     /// Delivers `value`: wakes the waiting greenlet, or keeps the value for
     /// the next `get()`.
+    #[inline]
     pub fn switch(&self, value: T) {
         self.deliver(Ok(value))
     }
@@ -78,6 +79,7 @@ impl<T: 'static> Waiter<T> {
         self.deliver(Err(err))
     }
 
+    #[inline]
     fn deliver(&self, v: Result<T>) {
         self.0.value.set(Some(v));
         let Some(token) = self.0.token.take() else {
@@ -100,22 +102,20 @@ impl<T: 'static> Waiter<T> {
     /// greenlet already waits here; [`Error::BlockingSwitchOut`] from the
     /// hub; whatever else is thrown into the waiting greenlet (a timeout, a
     /// kill); [`Error::InvalidSwitch`] for a foreign switch.
+    #[inline]
     pub fn get(&self) -> Result<T> {
         if let Some(v) = self.0.value.take() {
             return v;
         }
-        if let Some(g) = self.0.waiting.take() {
-            self.0.waiting.set(Some(g.clone()));
+        if let Some(g) = self.greenlet() {
             return Err(Error::ConcurrentObjectUse(
                 format!("This Waiter is already used by {}", g.name()).into(),
             ));
         }
         self.0.hub.ensure_can_block()?;
         self.0.token.set(Some(raw::park_token()));
-        self.0.waiting.set(Some(RawGreenlet::current()));
         let m = self.0.hub.switch_msg();
         raw::unpark();
-        self.0.waiting.set(None);
         self.0.token.set(None);
         match self.0.value.take() {
             Some(v) => v,
@@ -149,23 +149,22 @@ impl<T: 'static> Waiter<T> {
 
     /// The greenlet waiting in `get()`, if any.
     pub fn greenlet(&self) -> Option<RawGreenlet> {
-        let g = self.0.waiting.take();
-        self.0.waiting.set(g.clone());
+        let t = self.0.token.take();
+        let g = t.as_ref().map(|t| t.greenlet());
+        self.0.token.set(t);
         g
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for Waiter<T> {
+impl<T: std::fmt::Debug + 'static> std::fmt::Debug for Waiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let g = self.0.waiting.take();
         let v = self.0.value.take();
-        let gs = g.as_ref().map_or("None".to_string(), |g| g.name());
+        let gs = self.greenlet().map_or("None".to_string(), |g| g.name());
         let r = match &v {
             Some(Ok(v)) => write!(f, "<Waiter greenlet={gs} value={v:?}>"),
             Some(Err(e)) => write!(f, "<Waiter greenlet={gs} exc_info={e}>"),
             None => write!(f, "<Waiter greenlet={gs}>"),
         };
-        self.0.waiting.set(g);
         self.0.value.set(v);
         r
     }

@@ -17,6 +17,15 @@ fn test__core_loop_run() {
     let _d = common::deadline("test__core_loop_run", common::TEST_DEADLINE);
     let lp = Loop::new(0).unwrap();
 
+    // signal = signal(2, sys.stderr.write, 'INTERRUPT!'): installed on this
+    // thread's hub (gevent: the main thread's), not on the loop under
+    // test; unref'd, it keeps nothing alive. Kept until the script ends.
+    let signal = gevent::signal_handler(2, || {
+        eprint!("INTERRUPT!");
+        Ok(())
+    })
+    .unwrap();
+
     // must exit immediately...
     let t = Instant::now();
     lp.run();
@@ -35,11 +44,5 @@ fn test__core_loop_run() {
     timer.close();
     lp.destroy();
     drop(lp);
+    drop(signal);
 }
-
-// Not ported:
-// - `signal = gevent.signal_handler(2, sys.stderr.write, 'INTERRUPT!')`:
-//   not yet ported: needs gevent::signal_handler. It only lets a Ctrl-C
-//   during the script print a message; the handler lives on the main
-//   thread's hub (default loop), not on the loop under test, so the
-//   script's checks do not depend on it.

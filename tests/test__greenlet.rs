@@ -171,8 +171,9 @@ mod TestStuff {
     fn test_minimal_id() {
         let _d = common::deadline("test_minimal_id", common::TEST_DEADLINE);
         let g = spawn(|| Ok(1));
-        // minimal_ident -> RawGreenlet::id(); `>= 0` holds by its type (u64).
-        let _: u64 = g.raw().id();
+        // `>= 0` holds by its type (u64); the hub's minimal_ident is its
+        // RawGreenlet::id().
+        let _: u64 = g.minimal_ident();
         let parent = g.raw().parent().expect("a spawned greenlet has a parent");
         let _: u64 = parent.id();
         g.join().unwrap(); // don't leave dangling
@@ -359,17 +360,30 @@ mod generic_wait {
         min_adj: f64,
         max_adj: f64,
     ) -> Result<R> {
+        wait_and_check_arg(wait, timeout, timeout, min_adj, max_adj)
+    }
+
+    /// `_wait_and_check(timeout=arg)` for any timeout argument (seconds or
+    /// a `Timeout`); `seconds` is gevent's `getattr(timeout, 'seconds',
+    /// timeout)`.
+    pub fn wait_and_check_arg<A, R>(
+        wait: impl FnOnce(A) -> Result<R>,
+        arg: A,
+        seconds: f64,
+        min_adj: f64,
+        max_adj: f64,
+    ) -> Result<R> {
         get_hub().loop_().update_now();
         let start = Instant::now();
-        let result = wait(timeout);
-        common::assert_between(common::elapsed(start), timeout - min_adj, timeout + max_adj);
+        let result = wait(arg);
+        common::assert_between(common::elapsed(start), seconds - min_adj, seconds + max_adj);
         result
     }
 
     /// W2/G1 `test_outer_timeout_is_not_lost`: the outer timeout firing
     /// during `wait(timeout=1)` is what the wait raises.
     pub fn test_outer_timeout_is_not_lost<R: fmt::Debug>(wait: impl FnOnce(f64) -> Result<R>) {
-        let timeout = Timeout::start_new(common::SMALLEST_RELIABLE_DELAY);
+        let timeout = Timeout::start_new_ref(common::SMALLEST_RELIABLE_DELAY, false);
         match wait(1.0) {
             Err(e) => assert!(timeout.caused(&e), "not the outer timeout: {e:?}"),
             Ok(v) => panic!("the outer timeout was lost: returned {v:?}"),
@@ -420,12 +434,16 @@ mod TestJoin {
 mod TestGet {
     use super::*;
 
-    fn wait(timeout: f64) -> Result<()> {
+    /// `g.get(timeout=timeout)`: seconds, or a `Timeout` the call starts.
+    fn wait(timeout: impl gevent::timeout::TimeoutArg) -> Result<()> {
         let g = spawn(|| sleep(10.0));
         let r = g.get_timeout(timeout);
         g.kill()?; // finally: g.kill()
         r
     }
+
+    /// `_default_wait_timeout` (SMALL_TICK for a get test case).
+    const DEFAULT_WAIT_TIMEOUT: f64 = common::SMALL_TICK;
 
     #[test]
     fn test_outer_timeout_is_not_lost() {
@@ -443,6 +461,51 @@ mod TestGet {
             common::SMALL_TICK_MAX_ADJ,
         );
         assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+    }
+
+    #[test]
+    fn test_raises_timeout_Timeout() {
+        let _d = common::deadline("test_raises_timeout_Timeout", common::TEST_DEADLINE);
+        // An unstarted Timeout: the call starts it, and raises that very
+        // timeout (`assertIs(ex, timeout)`).
+        let timeout = Timeout::new(Some(DEFAULT_WAIT_TIMEOUT));
+        let r = generic_wait::wait_and_check_arg(
+            wait,
+            &timeout,
+            timeout.seconds().unwrap(),
+            common::SMALL_TICK_MIN_ADJ,
+            common::SMALL_TICK_MAX_ADJ,
+        );
+        match &r {
+            Err(e) => assert!(timeout.caused(e), "not the given timeout: {e:?}"),
+            Ok(()) => panic!("must raise the given Timeout, got {r:?}"),
+        }
+        timeout.close(); // finally: timeout.close()
+    }
+
+    #[test]
+    fn test_raises_timeout_Timeout_exc_customized() {
+        let _d = common::deadline(
+            "test_raises_timeout_Timeout_exc_customized",
+            common::TEST_DEADLINE,
+        );
+        // error = RuntimeError('expected error')
+        let error = Error::msg("expected error");
+        let timeout = Timeout::with_error(Some(DEFAULT_WAIT_TIMEOUT), error.clone());
+        let r = generic_wait::wait_and_check_arg(
+            wait,
+            &timeout,
+            timeout.seconds().unwrap(),
+            common::SMALL_TICK_MIN_ADJ,
+            common::SMALL_TICK_MAX_ADJ,
+        );
+        // assertRaises(RuntimeError): the timeout's own exception, the very
+        // same object (Error::Custom compares by identity).
+        match &r {
+            Err(e) => assert!(*e == error, "not the customized exception: {e:?}"),
+            Ok(()) => panic!("must raise the customized exception, got {r:?}"),
+        }
+        timeout.close(); // finally: timeout.close()
     }
 }
 
@@ -634,6 +697,57 @@ mod TestBasic {
         g.start();
         g.join().unwrap();
         assert!(g.exception().is_none());
+    }
+
+    /// `finally: gevent.Greenlet.remove_spawn_callback(cb)`.
+    struct RemoveSpawnCallback(gevent::greenlet::SpawnCallbackId);
+
+    impl Drop for RemoveSpawnCallback {
+        fn drop(&mut self) {
+            gevent::greenlet::remove_spawn_callback(self.0);
+        }
+    }
+
+    #[test]
+    fn test_add_spawn_callback() {
+        let _d = common::deadline("test_add_spawn_callback", common::TEST_DEADLINE);
+        // called = {'#': 0}; cb sets `gr._called_test = True`: here the
+        // callback records the greenlets it was called with, and
+        // `hasattr(g, '_called_test')` is "g is among them".
+        let called = Rc::new(Cell::new(0));
+        let called_test: Rc<RefCell<Vec<RawGreenlet>>> = Rc::default();
+        let has_called_test = |g: &Greenlet<()>| called_test.borrow().contains(g.raw());
+
+        let (c, ct) = (called.clone(), called_test.clone());
+        let cb = move |gr: &RawGreenlet| {
+            c.set(c.get() + 1);
+            ct.borrow_mut().push(gr.clone());
+        };
+
+        let id = gevent::greenlet::add_spawn_callback(cb);
+        let _finally = RemoveSpawnCallback(id);
+
+        let g = spawn(|| Ok(()));
+        assert!(has_called_test(&g));
+        g.join().unwrap();
+        assert_eq!(called.get(), 1);
+
+        let g = spawn_later(1e-5, || Ok(())).unwrap();
+        assert!(has_called_test(&g));
+        g.join().unwrap();
+        assert_eq!(called.get(), 2);
+
+        let g = Greenlet::new(|| Ok(()));
+        g.start();
+        assert!(has_called_test(&g));
+        g.join().unwrap();
+        assert_eq!(called.get(), 3);
+
+        gevent::greenlet::remove_spawn_callback(id);
+        let g = spawn(|| Ok(()));
+        assert!(!has_called_test(&g));
+        g.join().unwrap();
+        assert_eq!(called.get(), 3);
     }
 }
 
@@ -974,6 +1088,215 @@ mod TestKillWhileRunning {
 }
 
 #[allow(non_snake_case)]
+mod TestKillallRawGreenlet {
+    use super::*;
+
+    #[test]
+    fn test_killall_raw() {
+        let _d = common::deadline("test_killall_raw", common::TEST_DEADLINE);
+        let g = spawn_raw(|| {}); // spawn_raw(lambda: 1)
+        // gevent.killall([g]): the default exception and block=True.
+        killall_raw(&[g], Error::GreenletExit, true).unwrap();
+    }
+}
+
+/// gevent's `greentest.ExpectedException`, raised by `_raise_exception`.
+#[derive(Debug)]
+struct ExpectedException;
+
+impl fmt::Display for ExpectedException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExpectedException")
+    }
+}
+
+impl std::error::Error for ExpectedException {}
+
+/// gevent's `ExpectedJoinError(ExpectedError)`.
+#[derive(Debug)]
+struct ExpectedJoinError;
+
+impl fmt::Display for ExpectedJoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExpectedJoinError")
+    }
+}
+
+impl std::error::Error for ExpectedJoinError {}
+
+/// gevent's `SuiteExpectedException(ExpectedError)`.
+#[derive(Debug)]
+struct SuiteExpectedException;
+
+impl fmt::Display for SuiteExpectedException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SuiteExpectedException")
+    }
+}
+
+impl std::error::Error for SuiteExpectedException {}
+
+/// `isinstance(err, E)` for the custom errors above.
+fn is_custom<E: std::error::Error + 'static>(err: &Error) -> bool {
+    matches!(err, Error::Custom(e) if e.is::<E>())
+}
+
+/// gevent's `with spawn(...) as g:` is `g.with_scope(|g| body)`: on exit
+/// it joins and then kills g; when the body raises, it kills g with the
+/// body's exception and re-raises it.
+///
+/// gevent's `GreenletRaisesJoin` subclass overrides `join` (raising
+/// `ExpectedJoinError`, and counting calls in `joined`) and `kill`
+/// (counting calls in `killed`); a Rust greenlet cannot be subclassed, so:
+/// * the join that raises is the crate's own `join` failing, because an
+///   error is thrown into the waiting caller (a `Timeout` carrying
+///   `ExpectedJoinError`, started by the body and still pending at exit);
+/// * `killed` (kill was called) is seen in the greenlet's end: killed with
+///   `GreenletExit` (`killed()`) after a plain exit, or ended with the
+///   body's exception, which only the kill delivers;
+/// * `joined` (the kill waited for a running greenlet) is seen as the
+///   greenlet having started (its function ran) and being dead when the
+///   block is left; not joined as its function never having run.
+#[allow(non_snake_case)]
+mod TestContextManager {
+    use super::*;
+
+    /// `_raise_exception`.
+    fn _raise_exception() -> Result<()> {
+        Err(Error::custom(ExpectedException))
+    }
+
+    #[test]
+    fn test_simple() {
+        let _d = common::deadline("test_simple", common::TEST_DEADLINE);
+        let g = spawn(|| sleep(common::SMALL_TICK));
+        g.with_scope(|g| {
+            assert_greenlet_spawned(g);
+            Ok(())
+        })
+        .unwrap();
+        // It is completed after the suite
+        assert_greenlet_finished(&g);
+    }
+
+    #[test]
+    fn test_wait_in_suite() {
+        let _d = common::deadline("test_wait_in_suite", common::TEST_DEADLINE);
+        let g = spawn(_raise_exception);
+        g.with_scope(|g| {
+            let r = g.get();
+            assert!(
+                matches!(&r, Err(e) if is_custom::<ExpectedException>(e)),
+                "{r:?}"
+            );
+            Ok(())
+        })
+        .unwrap();
+        assert_greenlet_finished(&g);
+    }
+
+    #[test]
+    fn test_greenlet_raises() {
+        let _d = common::deadline("test_greenlet_raises", common::TEST_DEADLINE);
+        let g = spawn(_raise_exception);
+        g.with_scope(|_| Ok(())).unwrap();
+
+        assert_greenlet_finished(&g);
+        let r = g.get();
+        assert!(
+            matches!(&r, Err(e) if is_custom::<ExpectedException>(e)),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn test_join_raises() {
+        let _d = common::deadline("test_join_raises", common::TEST_DEADLINE);
+        let mut suite_ran = 0;
+        // GreenletRaisesJoin.join raises ExpectedJoinError: here the exit's
+        // join gets it from a timeout started in the body (see the module
+        // doc).
+        let join_error = Timeout::with_error(Some(0.0), Error::custom(ExpectedJoinError));
+        let g = spawn(|| sleep(common::SMALL_TICK));
+        let r = g.with_scope(|g| {
+            assert_greenlet_spawned(g);
+            suite_ran = 1;
+            join_error.start()
+        });
+        assert!(
+            matches!(&r, Err(e) if is_custom::<ExpectedJoinError>(e)),
+            "{r:?}"
+        );
+
+        assert!(suite_ran != 0);
+        assert_greenlet_finished(&g);
+        // self.assertTrue(g.killed): the kill still ran after the failed
+        // join.
+        assert!(g.killed(), "{g:?} {:?}", g.exception());
+        join_error.close();
+    }
+
+    fn _test_suite_body_raises(delay: Option<f64>) {
+        let greenlet_sleep = if delay.is_none() {
+            common::SMALL_TICK
+        } else {
+            common::LARGE_TICK
+        };
+        let ran = Rc::new(Cell::new(false));
+        let r_ = ran.clone();
+        let g = spawn(move || {
+            r_.set(true);
+            sleep(greenlet_sleep)
+        });
+        let suite_error = Error::custom(SuiteExpectedException);
+        let r = g.with_scope(|g| -> Result<()> {
+            assert_greenlet_spawned(g);
+            if let Some(delay) = delay {
+                // g.raise_on_join = False: the crate's join never raises
+                // here.
+                sleep(delay)?;
+            }
+            Err(suite_error.clone())
+        });
+        assert!(
+            matches!(&r, Err(e) if is_custom::<SuiteExpectedException>(e)),
+            "{r:?}"
+        );
+
+        assert_greenlet_finished(&g);
+        // self.assertTrue(g.killed): g was killed with the suite's
+        // exception (checked by `g.get()` below; only the kill delivers it).
+        if delay.is_some() {
+            // self.assertTrue(g.joined): g was running, and the kill waited
+            // for it to die (it is finished, above).
+            assert!(ran.get(), "{g:?}");
+        } else {
+            // self.assertFalse(g.joined): g was killed before it started.
+            assert!(!ran.get(), "{g:?}");
+        }
+        assert!(!g.successful());
+
+        let r = g.get();
+        assert!(
+            matches!(&r, Err(e) if is_custom::<SuiteExpectedException>(e)),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn test_suite_body_raises() {
+        let _d = common::deadline("test_suite_body_raises", common::TEST_DEADLINE);
+        _test_suite_body_raises(None);
+    }
+
+    #[test]
+    fn test_suite_body_raises_with_delay() {
+        let _d = common::deadline("test_suite_body_raises_with_delay", common::TEST_DEADLINE);
+        _test_suite_body_raises(Some(common::SMALL_TICK));
+    }
+}
+
+#[allow(non_snake_case)]
 mod TestStart {
     use super::*;
 
@@ -1107,12 +1430,6 @@ mod TestDeadPropertyDuringSwitch {
 //   yet ported: needs gevent::event::AsyncResult).
 // * TestStr: test_function, test_method, test_subclass (Python-only: the
 //   text of repr()).
-// * TestGet.test_raises_timeout_Timeout and
-//   TestGet.test_raises_timeout_Timeout_exc_customized (G3/G4: gevent
-//   passes an unstarted `Timeout` instance as `get(timeout=...)`, which the
-//   callee starts and raises (or raises its custom exception). API gap: the
-//   crate's `get_timeout` takes seconds only; the expected shape is e.g.
-//   `Greenlet::get_with(&Timeout)` returning that timeout's error.)
 // * TestBasic.test_spawn_non_callable (Python-only: spawning a non-callable
 //   is a compile-time error in Rust).
 // * TestBasic.test_recursion_error (gevent turns the overflow into a
@@ -1122,22 +1439,10 @@ mod TestDeadPropertyDuringSwitch {
 //   tests/runtime.rs).
 // * TestBasic.test_tree_locals (API gap: the crate has no
 //   `spawn_tree_locals` / `spawning_greenlet()` on greenlets).
-// * TestBasic.test_add_spawn_callback (API gap: no
-//   `Greenlet::add_spawn_callback` / `remove_spawn_callback`, a global hook
-//   called with each greenlet started by spawn, spawn_later or start).
 // * TestBasic.test_getframe_value_error (Python-only: mocks sys._getframe
 //   for `spawning_stack`).
 // * TestBasic.test_minimal_ident_parent_not_hub (Python-only: minimal_ident
 //   comes from the hub's ident registry and fails when the parent is not
 //   the hub; the crate's `RawGreenlet::id()` is always defined).
-// * TestKillallRawGreenlet.test_killall_raw (API gap: `killall` takes
-//   `&[Greenlet<T>]` only; gevent's killall also accepts raw greenlets from
-//   spawn_raw. Expected shape: a trait implemented by `Greenlet<T>` and
-//   `RawGreenlet`, e.g. `killall<K: Kill>(&[K])`.)
-// * TestContextManager: test_simple, test_wait_in_suite,
-//   test_greenlet_raises, test_join_raises, test_suite_body_raises,
-//   test_suite_body_raises_with_delay (API gap: `with spawn(...) as g`
-//   needs a guard type that joins on drop and kills with the body's error
-//   when the body fails).
 // * TestCExt.test_c_extension, TestPure.test_pure (Python-only: which
 //   implementation module is loaded).

@@ -11,29 +11,50 @@ use crate::libev as ev;
 
 /// A callback scheduled with [`Loop::run_callback`](super::Loop::run_callback)
 /// (gevent's `callback`): true while pending, cancellable with
-/// [`stop`](Self::stop).
+/// [`stop`](Self::stop). The closure lives in the handle's own allocation.
 #[derive(Clone)]
-pub struct Callback(Rc<Cell<Option<CallbackFn>>>);
+pub struct Callback(Rc<dyn CallbackCell>);
 
-type CallbackFn = Box<dyn FnOnce()>;
+pub(crate) trait CallbackCell {
+    fn pending(&self) -> bool;
+    fn stop(&self);
+    /// Runs the closure if still pending.
+    fn run(&self);
+}
+
+struct Cb<F>(Cell<Option<F>>);
+
+impl<F: FnOnce()> CallbackCell for Cb<F> {
+    fn pending(&self) -> bool {
+        // SAFETY: a shared peek at the Option's discriminant; no reference
+        // into the cell escapes and nothing else runs meanwhile.
+        unsafe { (*self.0.as_ptr()).is_some() }
+    }
+
+    fn stop(&self) {
+        drop(self.0.take());
+    }
+
+    fn run(&self) {
+        if let Some(f) = self.0.take() {
+            f()
+        }
+    }
+}
 
 impl Callback {
-    pub(crate) fn new(f: Box<dyn FnOnce()>) -> Callback {
-        Callback(Rc::new(Cell::new(Some(f))))
+    pub(crate) fn new<F: FnOnce() + 'static>(f: F) -> Callback {
+        Callback(Rc::new(Cb(Cell::new(Some(f)))))
     }
 
     /// True until the callback has run or was stopped.
     pub fn pending(&self) -> bool {
-        // SAFETY-free peek: take and put back.
-        let f = self.0.take();
-        let p = f.is_some();
-        self.0.set(f);
-        p
+        self.0.pending()
     }
 
     /// Cancels the callback if it has not run yet.
     pub fn stop(&self) {
-        drop(self.0.take());
+        self.0.stop()
     }
 
     /// Same as [`stop`](Self::stop) (gevent's `close`).
@@ -99,14 +120,21 @@ fn run_callbacks(inner: &LoopInner) {
     let expiration = unsafe { ev::ev_now(l) } + inner.switch_interval();
     let mut count = super::CALLBACK_CHECK_COUNT;
     loop {
-        let entry = inner.callbacks.borrow_mut().pop_front();
+        let (entry, now_empty) = {
+            let mut q = inner.callbacks.borrow_mut();
+            let e = q.pop_front();
+            (e, q.is_empty())
+        };
         let Some(entry) = entry else { break };
         let l = inner.raw();
         if l.is_null() {
             return;
         }
-        // SAFETY: balances the ev_ref of push_callback.
-        unsafe { ev::ev_unref(l) };
+        if now_empty {
+            // SAFETY: l is live; gives back the queue's reference (taken
+            // by push_callback when the queue became non-empty).
+            unsafe { ev::ev_unref(l) };
+        }
         if !inner.stopping.get() {
             run_entry(inner, entry);
         }
@@ -135,12 +163,15 @@ fn run_callbacks(inner: &LoopInner) {
     }
 }
 
+#[inline(always)]
 fn run_entry(inner: &LoopInner, entry: CallbackEntry) {
     match entry {
         CallbackEntry::Fn(f) => call_guarded(inner, f),
         CallbackEntry::Handle(h) => {
-            if let Some(f) = h.0.take() {
-                call_guarded(inner, f)
+            if h.pending()
+                && let Err(payload) = catch_unwind(AssertUnwindSafe(|| h.0.run()))
+            {
+                report(inner, "callback", panic_to_error(payload));
             }
         }
         CallbackEntry::Wake(token) => {

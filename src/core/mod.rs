@@ -366,6 +366,7 @@ impl Loop {
         self.0.ptr.get()
     }
 
+    #[inline]
     pub(crate) fn raw_checked(&self) -> Result<*mut ev::ev_loop> {
         let p = self.0.ptr.get();
         if p.is_null() {
@@ -564,13 +565,10 @@ impl Loop {
         if p.is_null() {
             return;
         }
-        let pending = std::mem::take(&mut *self.0.callbacks.borrow_mut());
-        // SAFETY: p was live; stopping our internal watchers first and
-        // giving back the references of the dropped callbacks.
+        let pending = self.0.take_callbacks();
+        drop(pending);
+        // SAFETY: p was live; stopping our internal watchers first.
         unsafe {
-            for _ in 0..pending.len() {
-                ev::ev_unref(p);
-            }
             ev::ev_ref(p);
             ev::ev_prepare_stop(p, self.0.prepare.get());
             ev::ev_timer_stop(p, self.0.timer0.get());
@@ -584,7 +582,7 @@ impl Loop {
     /// hub (gevent's `loop.run_callback`). Returns a handle that can cancel
     /// it.
     pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> Callback {
-        let cb = Callback::new(Box::new(f));
+        let cb = Callback::new(f);
         self.push_callback(CallbackEntry::Handle(cb.clone()));
         cb
     }
@@ -594,12 +592,16 @@ impl Loop {
         self.push_callback(CallbackEntry::Fn(f));
     }
 
+    #[inline]
     pub(crate) fn push_callback(&self, entry: CallbackEntry) {
         if let Ok(p) = self.raw_checked() {
-            self.0.callbacks.borrow_mut().push_back(entry);
-            // SAFETY: p is live; balanced by the unref when the callback is
-            // taken off the queue.
-            unsafe { ev::ev_ref(p) };
+            let mut q = self.0.callbacks.borrow_mut();
+            if q.is_empty() {
+                // SAFETY: p is live. A non-empty queue holds one reference
+                // on the loop, given back when it is drained empty.
+                unsafe { ev::ev_ref(p) };
+            }
+            q.push_back(entry);
         }
     }
 
@@ -737,8 +739,7 @@ impl Drop for LoopInner {
             ev::ev_ref(p);
             ev::ev_prepare_stop(p, self.prepare.get());
             ev::ev_timer_stop(p, self.timer0.get());
-            let pending = self.callbacks.get_mut().len();
-            for _ in 0..pending {
+            if !self.callbacks.get_mut().is_empty() {
                 ev::ev_unref(p);
             }
             if self.owned {
@@ -751,6 +752,18 @@ impl Drop for LoopInner {
 impl LoopInner {
     pub(crate) fn raw(&self) -> *mut ev::ev_loop {
         self.ptr.get()
+    }
+
+    /// Empties the callback queue (nothing in it will run), giving back the
+    /// loop reference a non-empty queue holds.
+    pub(crate) fn take_callbacks(&self) -> VecDeque<CallbackEntry> {
+        let q = std::mem::take(&mut *self.callbacks.borrow_mut());
+        let p = self.ptr.get();
+        if !q.is_empty() && !p.is_null() {
+            // SAFETY: p is live.
+            unsafe { ev::ev_unref(p) };
+        }
+        q
     }
 
     pub(crate) fn timer0(&self) -> *mut ev::ev_timer {

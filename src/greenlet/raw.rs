@@ -657,6 +657,7 @@ unsafe fn final_switch(me: *const Inner, msg: Msg) -> ! {
 }
 
 /// The running greenlet, as a counted reference.
+#[inline]
 pub(crate) fn current_rc() -> Rc<Inner> {
     let p = state().current.get();
     // SAFETY: `current` always points into a live Rc<Inner> (see Inner's
@@ -702,7 +703,20 @@ impl WakeToken {
 
     #[inline]
     fn deliver(&self, msg: Msg) -> Option<Msg> {
-        if !self.is_current() || self.g.state.get() != State::Active {
+        if !self.is_current() {
+            return None;
+        }
+        self.deliver_now(msg)
+    }
+
+    /// The greenlet this token wakes.
+    pub(crate) fn greenlet(&self) -> RawGreenlet {
+        RawGreenlet(self.g.clone())
+    }
+
+    #[inline]
+    fn deliver_now(&self, msg: Msg) -> Option<Msg> {
+        if self.g.state.get() != State::Active {
             return None;
         }
         self.g.park_seq.set(0);
@@ -725,6 +739,7 @@ pub(crate) fn discard_unstarted(g: &RawGreenlet) -> bool {
 
 /// Marks the running greenlet as parked in a new wait and returns the token
 /// that wakes it.
+#[inline]
 pub(crate) fn park_token() -> WakeToken {
     let st = state();
     let seq = st.seq.get().wrapping_add(1).max(1);
@@ -736,6 +751,7 @@ pub(crate) fn park_token() -> WakeToken {
 
 /// Ends the current wait of the running greenlet (stale tokens are ignored
 /// from now on).
+#[inline]
 pub(crate) fn unpark() {
     // SAFETY: current always points to a live Inner.
     unsafe { &*current_ptr() }.park_seq.set(0);
