@@ -241,6 +241,18 @@ impl Hub {
         raw::switch_to(&self.0.greenlet.0, Msg::Value(None))
     }
 
+    /// Switches to the hub to wait for a wake-up: `Ok` for a `Wake`,
+    /// otherwise what [`wake_result`] makes of the message.
+    #[inline(always)]
+    pub(crate) fn switch_wait(&self) -> Result<()> {
+        let d = raw::switch_to_data(&self.0.greenlet.0, raw::DATA_VALUE_NONE);
+        if d == raw::DATA_WAKE {
+            return Ok(());
+        }
+        // SAFETY: just received, decoded once.
+        wake_result(unsafe { raw::decode(d) })
+    }
+
     /// Switches to the hub and waits until something switches back (gevent's
     /// `hub.switch()`).
     ///
@@ -276,10 +288,10 @@ impl Hub {
             raw::unpark();
             return Err(e);
         }
-        let m = self.switch_msg();
+        let r = self.switch_wait();
         raw::unpark();
         watcher.stop();
-        wake_result(m)
+        r
     }
 
     /// Schedules `f` on this hub's loop (gevent's `loop.run_callback`).
@@ -530,6 +542,15 @@ pub(crate) fn hub_switch(target: &RawGreenlet, msg: Msg) {
 /// Handles the message the hub receives when control comes back to it
 /// after it switched into a greenlet: an error a raw greenlet died with is
 /// reported; an unwind request stops the hub.
+/// [`after_switch_into`] on the data word of the switch back.
+#[inline(always)]
+pub(crate) fn after_switch_data(d: usize) {
+    if d != raw::DATA_VALUE_NONE && d != raw::DATA_WAKE {
+        // SAFETY: just received, decoded once.
+        after_switch_slow(unsafe { raw::decode(d) });
+    }
+}
+
 #[inline]
 pub(crate) fn after_switch_into(m: Msg) {
     match m {

@@ -298,9 +298,22 @@ impl Timeout {
     /// # Errors
     /// As [`start`](Self::start), or `f`'s.
     pub fn run<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.start()?;
+        // gevent's `Timeout._start_new_or_dummy`: a pending timeout is used
+        // as it is, not restarted.
+        let started_here = !self.pending();
+        if started_here {
+            self.start()?;
+        }
         let r = f();
-        self.cancel();
+        if started_here {
+            self.cancel();
+        }
         r
+    }
+
+    /// True when `err` is this timeout's own [`Error::Timeout`] (not its
+    /// custom error): what gevent's `join(timeout=t)` swallows.
+    pub fn is_own_timeout(&self, err: &Error) -> bool {
+        matches!(err, Error::Timeout(t) if t.id == self.0.id)
     }
 }

@@ -218,3 +218,48 @@ fn unstarted_greenlet_without_handle_is_freed() {
     drop(g);
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn join_timeout_with_custom_error_timeout_propagates() {
+    // gevent's join swallows only its own Timeout, not a custom exception.
+    let t = Timeout::with_error(Some(0.01), Error::msg("custom"));
+    let g = spawn(|| sleep(10.0));
+    let r = g.join_timeout(&t);
+    assert!(matches!(r, Err(Error::Custom(_))), "{r:?}");
+    g.kill().unwrap();
+}
+
+#[test]
+fn pending_timeout_argument_is_not_restarted() {
+    let t = Timeout::new(Some(0.2));
+    t.start().unwrap();
+    sleep(0.15).unwrap();
+    let g = spawn(|| sleep(10.0));
+    let t0 = std::time::Instant::now();
+    let r = g.get_timeout(&t);
+    assert!(t.caused(&r.unwrap_err()));
+    assert!(t0.elapsed().as_secs_f64() < 0.15, "{:?}", t0.elapsed());
+    g.kill().unwrap();
+}
+
+#[test]
+fn signal_is_released_when_its_watcher_stops() {
+    use std::sync::mpsc;
+    let (tx, rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let a = std::thread::spawn(move || {
+        let h = signal_handler(libc::SIGWINCH, || Ok(())).unwrap();
+        sleep(0.01).unwrap();
+        h.cancel();
+        drop(h);
+        tx.send(()).unwrap();
+        // Keep this thread's loop alive while the other thread claims.
+        done_rx.recv().unwrap();
+    });
+    rx.recv().unwrap();
+    let h = signal_handler(libc::SIGWINCH, || Ok(()));
+    assert!(h.is_ok(), "{:?}", h.err());
+    drop(h);
+    done_tx.send(()).unwrap();
+    a.join().unwrap();
+}

@@ -13,18 +13,14 @@
 //   `gevent.sleep` calls run on the thread's default hub; the file's own
 //   comment "Extending the later causes the wrong hub to get used" shows
 //   the new hub is the one meant.)
-// - `hub.loop.fileno()`: the crate has no `Loop::fileno()` (libev's
-//   `backend_fd`, None for poll and select). `backend_fileno` below finds
-//   the loop's epoll fd through /proc/self/fd instead (Linux only); the
-//   tests of this file are serialised so that no other fd appears
-//   meanwhile, and so that a closed fd number is not reused by another
-//   test before its loop is destroyed (libev's ev_loop_destroy closes it
+// - The tests of this file are serialised: after one closes its loop's
+//   backend fd, the number must not be reused by another test's loop
+//   before the first loop is destroyed (libev's ev_loop_destroy closes it
 //   again).
 // - `repr(hub)` is the hub's Debug output.
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use gevent::core::{self, Loop};
@@ -67,32 +63,6 @@ fn backends_that_will_fail_to_create_at_runtime() -> Vec<&'static str> {
     v
 }
 
-/// The process's epoll file descriptors.
-fn epoll_fds() -> BTreeSet<i32> {
-    let mut fds = BTreeSet::new();
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if let Ok(target) = std::fs::read_link(entry.path())
-            && target.to_string_lossy() == "anon_inode:[eventpoll]"
-        {
-            fds.insert(fd);
-        }
-    }
-    fds
-}
-
-/// `Loop::with_backend(backend)` and the loop's backend fd (gevent's
-/// `loop.fileno()`: None for backends without one).
-fn loop_with_backend_fileno(backend: &str) -> gevent::Result<(Loop, Option<i32>)> {
-    let before = epoll_fds();
-    let lp = Loop::with_backend(backend)?;
-    let new: Vec<i32> = epoll_fds().difference(&before).copied().collect();
-    assert!(new.len() <= 1, "more than one new epoll fd: {new:?}");
-    Ok((lp, new.first().copied()))
-}
-
 /// `finally: if hub.loop is not None: hub.destroy()`.
 struct DestroyOnExit(Hub);
 
@@ -104,13 +74,13 @@ impl Drop for DestroyOnExit {
 
 /// `_check_backend`.
 fn check_backend(backend: &str) {
-    let (lp, fileno) = loop_with_backend_fileno(backend).unwrap();
-    let hub = Hub::with_loop(lp).unwrap();
+    let hub = Hub::with_loop(Loop::with_backend(backend).unwrap()).unwrap();
     let _finally = DestroyOnExit(hub.clone());
 
     assert_eq!(hub.loop_().backend(), backend);
 
     sleep(0.001).unwrap();
+    let fileno = hub.loop_().fileno();
     let Some(fileno) = fileno else {
         return; // nothing to close, test implicitly passes.
     };

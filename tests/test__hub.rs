@@ -39,14 +39,11 @@ fn returns_none_after_timeout(wait: impl FnOnce(f64) -> Result<Option<()>>) {
     assert!(matches!(result, Ok(None)), "{result:?}");
 }
 
-/// W2 `test_outer_timeout_is_not_lost`: an outer timeout firing during
-/// `wait(timeout=1)` is raised as that same timeout.
-///
-/// gevent starts it with `ref=False`; the Rust `Timeout` has no `ref`
-/// option, which makes no difference here (the wait's own timer keeps the
-/// loop alive either way).
+/// W2 `test_outer_timeout_is_not_lost`: an outer timeout (started with
+/// `ref=False`) firing during `wait(timeout=1)` is raised as that same
+/// timeout.
 fn outer_timeout_is_not_lost(wait: impl FnOnce(f64) -> Result<Option<()>>) {
-    let timeout = Timeout::start_new(SMALLEST_RELIABLE_DELAY);
+    let timeout = Timeout::start_new_ref(SMALLEST_RELIABLE_DELAY, false);
     let result = wait(1.0);
     match &result {
         Err(e) => assert!(timeout.caused(e), "not the outer timeout: {e:?}"),

@@ -3,17 +3,48 @@
 //! [`gevent::wait_loop_timeout`]) runs the loop until nothing referenced is
 //! left, or until its timeout. Every body runs twice (`@repeated`), and the
 //! whole class runs twice (`TestAgain`).
+//!
+//! The module-level `gevent.signal_handler(1, lambda: None)` ("setting up
+//! signal does not affect join()") is installed once in gevent, on the hub
+//! every test uses. Here every test has a hub of its own (its own thread
+//! and loop), so each test sets up the handler on its hub first
+//! ([`module_signal_handler`]).
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::{assert_no_time, assert_time_about, elapsed};
 use gevent::core::Timer;
-use gevent::{get_hub, spawn, spawn_later, wait_loop, wait_loop_timeout};
+use gevent::{
+    SignalHandler, get_hub, signal_handler, spawn, spawn_later, wait_loop, wait_loop_timeout,
+};
 
 /// This file's own SMALL_TICK.
 const SMALL_TICK: f64 = 0.05;
+
+/// Which signal the next test sets up.
+static NEXT_SIGNAL: AtomicUsize = AtomicUsize::new(0);
+
+/// `gevent.signal_handler(1, lambda: None)` on this test's hub; it must
+/// not keep the loop alive.
+///
+/// libev attaches a signal to one loop at a time, and the crate keeps a
+/// signal attached to the first loop that watched it even once that
+/// watcher is cancelled, so tests (one loop each, in parallel) cannot all
+/// use SIGHUP: the first test gets gevent's SIGHUP, the others another
+/// catchable signal that nothing sends.
+fn module_signal_handler() -> SignalHandler {
+    let n = NEXT_SIGNAL.fetch_add(1, Ordering::Relaxed);
+    let signum = match n {
+        0 => libc::SIGHUP,
+        1 => libc::SIGUSR1,
+        2 => libc::SIGUSR2,
+        _ => libc::SIGRTMIN() + (n - 3) as i32,
+    };
+    signal_handler(signum, || Ok(())).unwrap()
+}
 
 /// `@repeated`: runs the body twice. Watchers a body started stay alive
 /// across the repetitions, as the loop keeps gevent's started watchers
@@ -100,6 +131,7 @@ macro_rules! join_timeout_tests {
                     concat!(stringify!($class), "::test_callback"),
                     common::TEST_DEADLINE,
                 );
+                let _signal = module_signal_handler();
                 repeated(super::test_callback);
             }
 
@@ -109,6 +141,7 @@ macro_rules! join_timeout_tests {
                     concat!(stringify!($class), "::test_later"),
                     common::TEST_DEADLINE,
                 );
+                let _signal = module_signal_handler();
                 repeated(super::test_later);
             }
 
@@ -118,6 +151,7 @@ macro_rules! join_timeout_tests {
                     concat!(stringify!($class), "::test_timeout"),
                     common::TEST_DEADLINE,
                 );
+                let _signal = module_signal_handler();
                 repeated(super::test_timeout);
             }
 
@@ -127,6 +161,7 @@ macro_rules! join_timeout_tests {
                     concat!(stringify!($class), "::test_ref_arg"),
                     common::TEST_DEADLINE,
                 );
+                let _signal = module_signal_handler();
                 repeated(super::test_ref_arg);
             }
 
@@ -136,6 +171,7 @@ macro_rules! join_timeout_tests {
                     concat!(stringify!($class), "::test_ref_attribute"),
                     common::TEST_DEADLINE,
                 );
+                let _signal = module_signal_handler();
                 repeated(super::test_ref_attribute);
             }
         }
@@ -151,6 +187,3 @@ join_timeout_tests!(TestAgain);
 //   gevent::event::Event (`wait([event])` returns `[event]` once set by a
 //   spawn_later; a pending spawn_later(10) is unaffected; after killing it
 //   `wait()` returns True at once).
-// - Module level `gevent.signal_handler(1, lambda: None)` ("setting up a
-//   signal does not affect join()"): not yet ported: needs
-//   gevent::signal_handler (not in the crate yet).

@@ -175,8 +175,8 @@ fn run_entry(inner: &LoopInner, entry: CallbackEntry) {
             }
         }
         CallbackEntry::Wake(token) => {
-            if let Some(m) = token.fire() {
-                crate::hub::after_switch_into(m);
+            if let Some(d) = token.fire_data() {
+                crate::hub::after_switch_data(d);
             }
         }
         CallbackEntry::Start(g) => {

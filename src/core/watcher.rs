@@ -132,6 +132,9 @@ struct WInner<K: WatcherKind> {
     unrefed: Cell<bool>,
     closed: Cell<bool>,
     revents: Cell<i32>,
+    /// Signal watchers: the loop address this watcher holds the signal for
+    /// (0 when it holds none).
+    claimed: Cell<usize>,
     path: Option<CString>,
     async_shared: Option<Arc<AsyncShared>>,
 }
@@ -147,6 +150,12 @@ impl<K: WatcherKind> WInner<K> {
     }
 
     fn stop_now(&self) {
+        let claimed = self.claimed.replace(0);
+        if claimed != 0 {
+            // SAFETY: K is ev_signal when a claim was made.
+            let signum = unsafe { (*self.raw.get().cast::<ev::ev_signal>()).signum };
+            release_signal(claimed, signum);
+        }
         let l = self.lp.as_raw();
         if l.is_null() {
             self.unrefed.set(false);
@@ -196,8 +205,8 @@ unsafe extern "C" fn trampoline<K: WatcherKind>(
     };
     match cb {
         Cb::Wake(token) => {
-            if let Some(m) = token.fire() {
-                crate::hub::after_switch_into(m);
+            if let Some(d) = token.fire_data() {
+                crate::hub::after_switch_data(d);
             }
         }
         Cb::User(mut f) => {
@@ -233,6 +242,7 @@ impl<K: WatcherKind> Watcher<K> {
             unrefed: Cell::new(false),
             closed: Cell::new(false),
             revents: Cell::new(0),
+            claimed: Cell::new(0),
             path,
             async_shared: shared,
         });
@@ -291,7 +301,10 @@ impl<K: WatcherKind> Watcher<K> {
         if K::NAME == "signal" {
             // SAFETY: K is ev_signal when NAME is "signal".
             let signum = unsafe { (*self.raw().cast::<ev::ev_signal>()).signum };
-            claim_signal(&self.0.lp, signum)?;
+            if self.0.claimed.get() == 0 {
+                let l = claim_signal(&self.0.lp, signum)?;
+                self.0.claimed.set(l);
+            }
         }
         if K::NAME == "io" {
             // SAFETY: K is ev_io when NAME is "io".
@@ -625,7 +638,7 @@ impl Watcher<ev::ev_io> {
 
 /// Which loop owns each signal: libev aborts when one signal is attached
 /// to two loops.
-static SIGNAL_OWNERS: Mutex<[usize; 65]> = Mutex::new([0; 65]);
+static SIGNAL_OWNERS: Mutex<[(usize, u32); 65]> = Mutex::new([(0, 0); 65]);
 
 fn max_signal() -> i32 {
     libc::SIGRTMAX()
@@ -652,17 +665,31 @@ impl Watcher<ev::ev_signal> {
     }
 }
 
-fn claim_signal(lp: &Loop, signum: i32) -> Result<()> {
+/// Takes signal `signum` for the loop of `lp` (libev aborts when one
+/// signal is attached to two loops); returns the loop's address.
+fn claim_signal(lp: &Loop, signum: i32) -> Result<usize> {
     let l = lp.raw_checked()? as usize;
     let mut owners = SIGNAL_OWNERS.lock();
     let slot = &mut owners[signum as usize];
-    if *slot != 0 && *slot != l {
+    if slot.1 != 0 && slot.0 != l {
         return Err(Error::invalid(format!(
             "signal {signum} is already watched by another loop"
         )));
     }
-    *slot = l;
-    Ok(())
+    *slot = (l, slot.1 + 1);
+    Ok(l)
+}
+
+/// Gives back one claim of `signum` by the loop at `l`.
+fn release_signal(l: usize, signum: i32) {
+    let mut owners = SIGNAL_OWNERS.lock();
+    let slot = &mut owners[signum as usize];
+    if slot.0 == l && slot.1 > 0 {
+        slot.1 -= 1;
+        if slot.1 == 0 {
+            slot.0 = 0;
+        }
+    }
 }
 
 impl Watcher<ev::ev_child> {

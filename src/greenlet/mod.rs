@@ -280,7 +280,7 @@ impl<T: 'static> Greenlet<T> {
         match timeout.timeout_spec()? {
             TimeoutSpec::Seconds(s) => self.join_impl(Some(s)),
             TimeoutSpec::Timeout(t) => match t.run(|| self.join_impl(None)) {
-                Err(e) if t.caused(&e) => Ok(false),
+                Err(e) if t.is_own_timeout(&e) => Ok(false),
                 r => r,
             },
         }

@@ -365,10 +365,44 @@ pub(crate) fn suspended_names(max: usize) -> (usize, Vec<String>) {
     (all.len(), names)
 }
 
-/// `Transfer::data` for the two messages that need no payload; anything
-/// else passes the address of a `Msg` on the switcher's stack.
-const DATA_VALUE_NONE: usize = 0;
-const DATA_WAKE: usize = 1;
+/// `Transfer::data` for the messages that need no payload; anything else
+/// is the address of a `Msg` on the switcher's stack. Working on this word
+/// rather than on `Msg` keeps the hot paths free of enum copies through
+/// memory (which stall on store forwarding right after a switch).
+pub(crate) const DATA_VALUE_NONE: usize = 0;
+pub(crate) const DATA_WAKE: usize = 1;
+pub(crate) const DATA_UNWIND: usize = 2;
+
+/// Turns a message into a data word; `slot` holds a payload message until
+/// the receiver moved it out.
+#[inline(always)]
+fn encode(msg: Msg, slot: &mut std::mem::MaybeUninit<Msg>) -> usize {
+    match msg {
+        Msg::Value(None) => DATA_VALUE_NONE,
+        Msg::Wake => DATA_WAKE,
+        Msg::Unwind => DATA_UNWIND,
+        m => {
+            slot.write(m);
+            slot.as_mut_ptr() as usize
+        }
+    }
+}
+
+/// The message a received data word stands for.
+///
+/// # Safety
+/// `d` must have just been received by this greenlet, and be decoded once.
+#[inline(always)]
+pub(crate) unsafe fn decode(d: usize) -> Msg {
+    match d {
+        DATA_VALUE_NONE => Msg::Value(None),
+        DATA_WAKE => Msg::Wake,
+        DATA_UNWIND => Msg::Unwind,
+        // SAFETY: the switcher's `slot`, which it never reads or drops
+        // again; the caller decodes it once, before any other switch.
+        p => unsafe { ptr::read(p as *const Msg) },
+    }
+}
 
 /// Switches from the running greenlet to `target`, delivering `msg`;
 /// returns the message of whoever switches back.
@@ -376,21 +410,46 @@ const DATA_WAKE: usize = 1;
 /// # Safety
 /// Must be called on a greenlet stack of this thread (or its native stack,
 /// the main greenlet). `target` must not be dead.
+#[inline(always)]
+pub(crate) unsafe fn switch_raw(target: &Rc<Inner>, msg: Msg) -> Msg {
+    let mut slot = std::mem::MaybeUninit::<Msg>::uninit();
+    let data = encode(msg, &mut slot);
+    // SAFETY: forwarded contract; `slot` outlives the switch and the
+    // receiver moves its message out before we are resumed.
+    unsafe { decode(switch_data(target, data)) }
+}
+
+/// The switch itself, on data words: sends `data`, returns the data word of
+/// whoever switches back (to be decoded once with [`decode`]).
+///
+/// # Safety
+/// As [`switch_raw`]; a pointer `data` must stay valid until the receiver
+/// decoded it.
 ///
 /// Inlined on purpose: `jump_fcontext` switches stacks with an indirect
 /// jump, so every `ret` the resumed side executes afterwards through frames
 /// made before the switch is mispredicted (the return-stack buffer is off by
 /// one). Keeping the switch path in its caller's frame avoids those returns.
 #[inline(always)]
-pub(crate) unsafe fn switch_raw(target: &Rc<Inner>, msg: Msg) -> Msg {
+pub(crate) unsafe fn switch_data(target: &Rc<Inner>, data: usize) -> usize {
     let st = state();
     let from = st.current.get();
     let tp = Rc::as_ptr(target);
     if tp == from {
-        return msg;
+        return data;
     }
     if target.state.get() != State::Active {
-        return switch_slow(target, msg);
+        // SAFETY: forwarded.
+        let m = unsafe { decode(data) };
+        let back = switch_slow(target, m);
+        return SLOW_RESULT.with(|r| {
+            // The slow path returns a Msg; park it in a thread-local slot
+            // so it can travel as a data word too.
+            // SAFETY: the slot is only used between here and the caller's
+            // immediate decode.
+            unsafe { (*r.get()).write(back) };
+            r.get() as usize
+        });
     }
     // SAFETY: `from` is the running greenlet (kept alive by its registry
     // entry, the thread state, or the caller).
@@ -403,22 +462,30 @@ pub(crate) unsafe fn switch_raw(target: &Rc<Inner>, msg: Msg) -> Msg {
     };
     st.current.set(tp);
     st.switch_from.set(from);
-    let mut slot = std::mem::MaybeUninit::<Msg>::uninit();
-    let data = match msg {
-        Msg::Value(None) => DATA_VALUE_NONE,
-        Msg::Wake => DATA_WAKE,
-        m => {
-            slot.write(m);
-            slot.as_mut_ptr() as usize
-        }
-    };
     // SAFETY: `ctx` is the target's suspended context on a live stack (type
-    // invariant of Inner). A message in `slot` stays valid while we are
-    // suspended: it lives in this frame, which is not resumed before the
-    // receiver moved it out (`receive`); `slot` never drops it.
+    // invariant of Inner).
     let tr = unsafe { ctx.resume(data) };
-    // SAFETY: every resume of a greenlet context passes such a `data`.
-    unsafe { receive(tr) }
+    file_switcher(tr.context);
+    tr.data
+}
+
+thread_local! {
+    static SLOW_RESULT: std::cell::UnsafeCell<std::mem::MaybeUninit<Msg>> =
+        const { std::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit()) };
+}
+
+/// Files away the context of the greenlet that just switched to us (or
+/// frees its stack if it just died).
+#[inline(always)]
+fn file_switcher(ctx: Context) {
+    // SAFETY: the switcher is alive: registry, thread state or caller; it
+    // set `switch_from` just before resuming us.
+    let from = unsafe { &*state().switch_from.get() };
+    if from.state.get() == State::Dead {
+        release_dead(from);
+    } else {
+        from.ctx.set(Some(ctx));
+    }
 }
 
 #[cold]
@@ -516,26 +583,12 @@ fn start(g: &Rc<Inner>) -> Result<()> {
 /// away its context.
 ///
 /// # Safety
-/// `tr.data` must be a `DATA_*` value or the address of a `Msg` that is
-/// moved out here and nowhere else.
+/// `tr.data` must be a data word sent by a switch, decoded here only.
 #[inline(always)]
 unsafe fn receive(tr: Transfer) -> Msg {
-    let msg = match tr.data {
-        DATA_VALUE_NONE => Msg::Value(None),
-        DATA_WAKE => Msg::Wake,
-        // SAFETY: guaranteed by the caller: the switcher's `slot`, which it
-        // never reads or drops again.
-        p => unsafe { ptr::read(p as *const Msg) },
-    };
-    // SAFETY: the switcher is alive: registry, thread state or caller; it
-    // set `switch_from` just before resuming us.
-    let from = unsafe { &*state().switch_from.get() };
-    if from.state.get() == State::Dead {
-        release_dead(from);
-    } else {
-        from.ctx.set(Some(tr.context));
-    }
-    msg
+    file_switcher(tr.context);
+    // SAFETY: forwarded.
+    unsafe { decode(tr.data) }
 }
 
 /// The switcher's function returned: its stack is free now that we run on
@@ -698,30 +751,25 @@ impl WakeToken {
     /// handle), or `None` for a stale token.
     #[inline]
     pub(crate) fn fire(&self) -> Option<Msg> {
-        self.deliver(Msg::Wake)
+        // SAFETY: decoded once, right after the switch back.
+        self.fire_data().map(|d| unsafe { decode(d) })
     }
 
-    #[inline]
-    fn deliver(&self, msg: Msg) -> Option<Msg> {
-        if !self.is_current() {
+    /// [`fire`](Self::fire) on data words: the data word of the switch
+    /// back, to be handled with `hub::after_switch_data`.
+    #[inline(always)]
+    pub(crate) fn fire_data(&self) -> Option<usize> {
+        if !self.is_current() || self.g.state.get() != State::Active {
             return None;
         }
-        self.deliver_now(msg)
+        self.g.park_seq.set(0);
+        // SAFETY: the greenlet is Active and parked (not running).
+        Some(unsafe { switch_data(&self.g, DATA_WAKE) })
     }
 
     /// The greenlet this token wakes.
     pub(crate) fn greenlet(&self) -> RawGreenlet {
         RawGreenlet(self.g.clone())
-    }
-
-    #[inline]
-    fn deliver_now(&self, msg: Msg) -> Option<Msg> {
-        if self.g.state.get() != State::Active {
-            return None;
-        }
-        self.g.park_seq.set(0);
-        // SAFETY: the greenlet is Active and parked (not running).
-        Some(unsafe { switch_raw(&self.g, msg) })
     }
 }
 
@@ -764,19 +812,45 @@ pub(crate) fn unpark() {
 /// `Throw(GreenletExit)` (inside a destructor) or unwinds again.
 #[inline(always)]
 pub(crate) fn switch_to(target: &Rc<Inner>, msg: Msg) -> Msg {
+    let mut slot = std::mem::MaybeUninit::<Msg>::uninit();
+    let data = encode(msg, &mut slot);
+    let d = switch_to_data(target, data);
+    if d == DATA_UNWIND {
+        return unwinding_switch();
+    }
+    // SAFETY: just received, decoded once.
+    unsafe { decode(d) }
+}
+
+/// [`switch_to`] on data words. Never returns `DATA_UNWIND`: an unwind
+/// request unwinds here (or, inside a destructor, comes back as a thrown
+/// `GreenletExit` through the thread-local slow-result slot).
+#[inline(always)]
+pub(crate) fn switch_to_data(target: &Rc<Inner>, data: usize) -> usize {
     // SAFETY: current always points to a live Inner.
     let me = unsafe { &*current_ptr() };
     if me.unwinding.get() {
-        return unwinding_switch();
+        return slow_result(unwinding_switch());
     }
     // SAFETY: called on a greenlet (or native) stack of this thread; the
     // target's liveness is checked inside.
-    let m = unsafe { switch_raw(target, msg) };
-    if let Msg::Unwind = m {
+    let d = unsafe { switch_data(target, data) };
+    if d == DATA_UNWIND {
         me.unwinding.set(true);
-        return unwinding_switch();
+        return slow_result(unwinding_switch());
     }
-    m
+    d
+}
+
+/// Parks a message in the thread-local slot and returns its data word.
+#[cold]
+fn slow_result(m: Msg) -> usize {
+    SLOW_RESULT.with(|r| {
+        // SAFETY: the slot is used only between here and the caller's
+        // immediate decode.
+        unsafe { (*r.get()).write(m) };
+        r.get() as usize
+    })
 }
 
 /// A greenlet asked to unwind: unwind here, or, inside a destructor that
@@ -914,6 +988,14 @@ impl RawGreenlet {
     /// if no stack could be allocated.
     #[inline]
     pub fn switch(&self, value: Value) -> Result<Value> {
+        if value.is_none() {
+            let d = switch_to_data(&self.0, DATA_VALUE_NONE);
+            if d == DATA_VALUE_NONE || d == DATA_WAKE {
+                return Ok(None);
+            }
+            // SAFETY: just received, decoded once.
+            return msg_to_result(unsafe { decode(d) });
+        }
         msg_to_result(switch_to(&self.0, Msg::Value(value)))
     }
 
