@@ -9,7 +9,7 @@ use crate::core::Timer;
 use crate::error::{Error, Result};
 use crate::greenlet::Greenlet;
 use crate::greenlet::raw::{self, Msg, WakeToken};
-use crate::hub::{Seconds, after_switch_into, checked_secs, get_hub, invalid_switch};
+use crate::hub::{Seconds, after_switch_data, checked_secs, get_hub};
 use crate::linkable::{LinkId, Waitable};
 
 /// Yields objects as they become ready (gevent's `iwait`). Dropping it
@@ -64,9 +64,9 @@ impl<'a, W: Waitable> Iwait<'a, W> {
             let id = o.rawlink(Box::new(move || {
                 ready.borrow_mut().push_back(i);
                 if let Some(t) = token.take()
-                    && let Some(m) = t.fire()
+                    && let Some(d) = t.fire_data()
                 {
-                    after_switch_into(m);
+                    after_switch_data(d);
                 }
             }));
             links.push(Some(id));
@@ -82,9 +82,9 @@ impl<'a, W: Waitable> Iwait<'a, W> {
                 .start(move || {
                     flag.set(true);
                     if let Some(t) = token.take()
-                        && let Some(m) = t.fire()
+                        && let Some(d) = t.fire_data()
                     {
-                        after_switch_into(m);
+                        after_switch_data(d);
                     }
                 })
                 .ok()?;
@@ -134,16 +134,12 @@ impl<'a, W: Waitable> Iterator for Iwait<'a, W> {
             }
             let token = raw::park_token();
             self.token.set(Some(token));
-            let m = hub.switch_msg();
+            let r = hub.switch_wait();
             raw::unpark();
             self.token.set(None);
-            match m {
-                Msg::Wake => continue,
-                Msg::Throw(e) => {
-                    self.unlink_all();
-                    return Some(Err(e));
-                }
-                _ => return Some(Err(invalid_switch())),
+            if let Err(e) = r {
+                self.unlink_all();
+                return Some(Err(e));
             }
         }
     }

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use crate::core::CallbackEntry;
 use crate::error::{Error, Result};
 use crate::greenlet::raw::{self, RawGreenlet, WakeToken};
-use crate::hub::{Hub, after_switch_into, get_hub, invalid_switch};
+use crate::hub::{Hub, after_switch_data, get_hub, invalid_switch};
 
 /// A one-shot handoff from the hub to one waiting greenlet. Cloning gives
 /// another handle to the same waiter.
@@ -86,8 +86,8 @@ impl<T: 'static> Waiter<T> {
             return;
         };
         if self.0.hub.is_current() {
-            if let Some(m) = token.fire() {
-                after_switch_into(m);
+            if let Some(d) = token.fire_data() {
+                after_switch_data(d);
             }
         } else {
             self.0.hub.loop_().push_callback(CallbackEntry::Wake(token));
@@ -114,14 +114,14 @@ impl<T: 'static> Waiter<T> {
         }
         self.0.hub.ensure_can_block()?;
         self.0.token.set(Some(raw::park_token()));
-        let m = self.0.hub.switch_msg();
+        let r = self.0.hub.switch_wait();
         raw::unpark();
         self.0.token.set(None);
         match self.0.value.take() {
             Some(v) => v,
-            None => match m {
-                raw::Msg::Throw(e) => Err(e),
-                _ => Err(invalid_switch()),
+            None => match r {
+                Err(e) => Err(e),
+                Ok(()) => Err(invalid_switch()),
             },
         }
     }

@@ -41,7 +41,7 @@ use crate::core::Timer;
 use crate::error::{Error, Result, TimeoutError};
 use crate::greenlet::raw::{ForcedUnwind, Kind, Msg, panic_to_error};
 use crate::hub::{
-    Hub, Seconds, after_switch_into, checked_secs, get_hub, hub_switch, invalid_switch,
+    Hub, Seconds, after_switch_data, checked_secs, get_hub, hub_switch,
 };
 use crate::linkable::{LinkId, Links, Waitable};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
@@ -297,8 +297,8 @@ impl<T: 'static> Greenlet<T> {
         let token = raw::park_token();
         let link_token = token.clone();
         let id = self.add_link(Box::new(move |_| {
-            if let Some(m) = link_token.fire() {
-                after_switch_into(m);
+            if let Some(d) = link_token.fire_data() {
+                after_switch_data(d);
             }
         }));
         let timer = match timeout {
@@ -315,17 +315,13 @@ impl<T: 'static> Greenlet<T> {
             }
             None => None,
         };
-        let m = self.0.hub.switch_msg();
+        let r = self.0.hub.switch_wait();
         raw::unpark();
         self.0.links.remove(id);
         if let Some(t) = timer {
             t.stop();
         }
-        match m {
-            Msg::Wake => Ok(self.ready()),
-            Msg::Throw(e) => Err(e),
-            _ => Err(invalid_switch()),
-        }
+        r.map(|()| self.ready())
     }
 
     /// The outcome: the value, or the greenlet's own failure (the `Err` it

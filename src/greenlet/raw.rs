@@ -749,14 +749,9 @@ impl WakeToken {
     /// Resumes the parked greenlet with `Msg::Wake` if still parked in this
     /// wait; returns what the next switch back delivered (for the hub to
     /// handle), or `None` for a stale token.
-    #[inline]
-    pub(crate) fn fire(&self) -> Option<Msg> {
-        // SAFETY: decoded once, right after the switch back.
-        self.fire_data().map(|d| unsafe { decode(d) })
-    }
-
-    /// [`fire`](Self::fire) on data words: the data word of the switch
-    /// back, to be handled with `hub::after_switch_data`.
+    /// Resumes the parked greenlet with a wake-up if it still waits in
+    /// this wait; returns the data word of the switch back (for the hub to
+    /// handle with `hub::after_switch_data`), or `None` for a stale token.
     #[inline(always)]
     pub(crate) fn fire_data(&self) -> Option<usize> {
         if !self.is_current() || self.g.state.get() != State::Active {
