@@ -30,10 +30,13 @@
 pub mod config;
 pub mod core;
 mod error;
+pub mod event;
 pub mod greenlet;
 pub mod hub;
 pub mod libev;
 pub mod linkable;
+pub mod lock;
+pub mod queue;
 pub(crate) mod stack;
 pub mod timeout;
 mod wait;

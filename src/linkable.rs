@@ -1,13 +1,25 @@
 //! The link machinery shared by everything one can wait on (gevent's
-//! `_abstract_linkable.AbstractLinkable`): an ordered list of callbacks
-//! fired once each when the object becomes ready, and the [`Waitable`]
-//! trait that `gevent::wait`, `iwait` and `joinall` work over.
+//! `_abstract_linkable.AbstractLinkable`): an ordered list of one-shot
+//! links fired when the object becomes ready, and the [`Waitable`] trait
+//! that `gevent::wait`, `iwait` and `joinall` work over.
+//!
+//! A link is either a closure or the wake-up of a greenlet parked in a
+//! `wait` (no allocation). Notification runs from the loop's callback queue,
+//! in the order links were added; a pass ends with the last link present
+//! when it started, so links added meanwhile wait for the next pass. Objects
+//! that "notify all" (Event, AsyncResult) fire every link of the pass even
+//! if they were cleared meanwhile (gevent: `set()` then `clear()` still
+//! wakes every waiter); the others (Semaphore) stop as soon as they are no
+//! longer ready.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::greenlet::raw::{self, WakeToken};
+use crate::hub::{Hub, after_switch_data, get_hub};
+use crate::timeout::TimeoutSpec;
 
 /// Identifies a link, for `unlink`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,6 +42,12 @@ pub trait Waitable {
 
 type LinkFn<A> = Box<dyn FnMut(&A)>;
 
+/// One link.
+pub(crate) enum Link<A> {
+    Fn(LinkFn<A>),
+    Wake(WakeToken),
+}
+
 /// Something whose links a loop callback fires (`CallbackEntry::Notify`).
 pub(crate) trait Notify {
     /// Fires the pending links.
@@ -40,8 +58,8 @@ pub(crate) trait Notify {
 /// the common single waiter costs no list allocation.
 pub(crate) struct Links<A> {
     next: Cell<u64>,
-    first: RefCell<Option<(u64, LinkFn<A>)>>,
-    rest: RefCell<VecDeque<(u64, LinkFn<A>)>>,
+    first: RefCell<Option<(u64, Link<A>)>>,
+    rest: RefCell<VecDeque<(u64, Link<A>)>>,
     /// A notification pass is scheduled or running.
     pub(crate) scheduled: Cell<bool>,
 }
@@ -59,14 +77,18 @@ impl<A> Default for Links<A> {
 
 impl<A> Links<A> {
     pub(crate) fn add(&self, f: LinkFn<A>) -> LinkId {
+        self.add_link(Link::Fn(f))
+    }
+
+    pub(crate) fn add_link(&self, link: Link<A>) -> LinkId {
         let id = self.next.get();
         self.next.set(id + 1);
         let mut first = self.first.borrow_mut();
         let mut rest = self.rest.borrow_mut();
         if first.is_none() && rest.is_empty() {
-            *first = Some((id, f));
+            *first = Some((id, link));
         } else {
-            rest.push_back((id, f));
+            rest.push_back((id, link));
         }
         LinkId(id)
     }
@@ -108,7 +130,7 @@ impl<A> Links<A> {
         self.first.borrow().is_none() && self.rest.borrow().is_empty()
     }
 
-    fn pop_front(&self) -> Option<(u64, LinkFn<A>)> {
+    fn pop_front(&self) -> Option<(u64, Link<A>)> {
         let f = self.first.borrow_mut().take();
         if f.is_some() {
             return f;
@@ -116,20 +138,192 @@ impl<A> Links<A> {
         self.rest.borrow_mut().pop_front()
     }
 
-    /// Fires links in order, one at a time, while `go_on()` holds; each
-    /// link is removed before it runs, so an `unlink` made by an earlier
-    /// link takes effect and a link never fires twice. A panicking link is
-    /// reported to the hub and the others still run.
+    fn last_id(&self) -> Option<u64> {
+        if let Some((id, _)) = self.rest.borrow().back() {
+            return Some(*id);
+        }
+        self.first.borrow().as_ref().map(|(id, _)| *id)
+    }
+
+    /// Fires links in order, one at a time, while `go_on()` holds, up to the
+    /// last link present when the pass started; each link is removed before
+    /// it runs, so an `unlink` made by an earlier link takes effect and a
+    /// link never fires twice. A panicking link is reported to the hub and
+    /// the others still run.
     pub(crate) fn notify(&self, a: &A, go_on: impl Fn() -> bool) {
+        let Some(last) = self.last_id() else { return };
         while go_on() {
-            let Some((_, mut f)) = self.pop_front() else {
+            let Some((id, link)) = self.pop_front() else {
                 break;
             };
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(a)));
-            if let Err(payload) = r {
-                let err = crate::greenlet::raw::panic_to_error(payload);
-                crate::hub::get_hub().handle_error("link", err);
+            fire(link, a);
+            if id == last {
+                break;
             }
         }
+    }
+}
+
+impl<A> Links<A> {
+    /// Fires every link, including links added while firing, until none is
+    /// left (gevent's `Greenlet._notify_links`).
+    pub(crate) fn drain(&self, a: &A) {
+        while let Some((_, link)) = self.pop_front() {
+            fire(link, a);
+        }
+    }
+}
+
+fn fire<A>(link: Link<A>, a: &A) {
+    match link {
+        Link::Wake(token) => {
+            if let Some(d) = token.fire_data() {
+                after_switch_data(d);
+            }
+        }
+        Link::Fn(mut f) => {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(a)));
+            if let Err(payload) = r {
+                let err = raw::panic_to_error(payload);
+                get_hub().handle_error("link", err);
+            }
+        }
+    }
+}
+
+/// The state every linkable object shares (Event, AsyncResult, Semaphore):
+/// its hub, its links, greenlets that began waiting while a notification
+/// was pending, and whether notification stops once not ready.
+pub(crate) struct LinkCore {
+    pub(crate) hub: Hub,
+    pub(crate) links: Links<()>,
+    /// gevent's `arrived_while_waiting`: waiters on a ready object while a
+    /// notification pass is pending queue behind the existing links.
+    arrived: RefCell<Vec<WakeToken>>,
+    notify_all: bool,
+}
+
+/// What [`LinkCore`] needs from its object.
+pub(crate) trait Linkable: Notify + 'static {
+    fn is_ready(&self) -> bool;
+    /// The object as a notifier (the `Rc` it lives in).
+    fn notifier(&self) -> Option<Rc<dyn Notify>>;
+}
+
+impl LinkCore {
+    pub(crate) fn new(notify_all: bool) -> LinkCore {
+        LinkCore {
+            hub: get_hub(),
+            links: Links::default(),
+            arrived: RefCell::new(Vec::new()),
+            notify_all,
+        }
+    }
+
+    /// gevent's `_check_and_notify`: schedule a notification pass if ready,
+    /// linked and none is pending.
+    pub(crate) fn check_and_notify<L: Linkable + ?Sized>(&self, obj: &L) {
+        if obj.is_ready()
+            && (!self.links.is_empty() || !self.arrived.borrow().is_empty())
+            && !self.links.scheduled.get()
+            && let Some(n) = obj.notifier()
+        {
+            self.links.scheduled.set(true);
+            self.hub
+                .loop_()
+                .push_callback(crate::core::CallbackEntry::Notify(n));
+        }
+    }
+
+    /// The notification pass (run from the loop).
+    pub(crate) fn run_notify<L: Linkable + ?Sized>(&self, obj: &L) {
+        let go_on = || self.notify_all || obj.is_ready();
+        self.links.notify(&(), go_on);
+        let arrived = std::mem::take(&mut *self.arrived.borrow_mut());
+        for t in arrived {
+            if !go_on() {
+                // Not woken in this pass: wait for the next one.
+                self.links.add_link(Link::Wake(t));
+                continue;
+            }
+            if let Some(d) = t.fire_data() {
+                after_switch_data(d);
+            }
+        }
+        self.links.scheduled.set(false);
+        self.check_and_notify(obj);
+    }
+
+    pub(crate) fn rawlink<L: Linkable + ?Sized>(&self, obj: &L, f: Box<dyn FnMut()>) -> LinkId {
+        let mut f = f;
+        let id = self.links.add(Box::new(move |_| f()));
+        self.check_and_notify(obj);
+        id
+    }
+
+    /// Blocks the current greenlet until `obj` notifies it (gevent's
+    /// `_wait_core`): `Ok(true)` when notified, `Ok(false)` when `timeout`
+    /// passed (only this wait's own timeout is swallowed).
+    pub(crate) fn wait_core<L: Linkable + ?Sized>(
+        &self,
+        obj: &L,
+        timeout: Option<TimeoutSpec>,
+    ) -> Result<bool> {
+        self.hub.ensure_can_block()?;
+        match timeout {
+            None => self.park(obj, None),
+            Some(TimeoutSpec::Seconds(s)) => self.park(obj, Some(s)),
+            Some(TimeoutSpec::Timeout(t)) => match t.run(|| self.park(obj, None)) {
+                Err(e) if t.is_own_timeout(&e) => Ok(false),
+                r => r,
+            },
+        }
+    }
+
+    fn park<L: Linkable + ?Sized>(&self, obj: &L, secs: Option<f64>) -> Result<bool> {
+        let token = raw::park_token();
+        let id = self.links.add_link(Link::Wake(token.clone()));
+        self.check_and_notify(obj);
+        let timer = match secs {
+            Some(s) => {
+                let lp = self.hub.loop_();
+                lp.update_now();
+                let timer = lp.timer(s.max(0.0), 0.0)?;
+                if let Err(e) = timer.start_wake(token) {
+                    raw::unpark();
+                    self.links.remove(id);
+                    return Err(e);
+                }
+                Some(timer)
+            }
+            None => None,
+        };
+        let r = self.hub.switch_wait();
+        raw::unpark();
+        let still_linked = self.links.remove(id);
+        if let Some(t) = timer {
+            t.stop();
+        }
+        // Woken by the link (not the timer): it was removed when it fired.
+        r.map(|()| !still_linked)
+    }
+
+    /// Waits behind the links of a pending notification pass (an object
+    /// that is ready, but whose earlier waiters have not run yet).
+    pub(crate) fn wait_behind_pending(&self) -> Result<()> {
+        if !self.links.scheduled.get() {
+            return Ok(());
+        }
+        self.hub.ensure_can_block()?;
+        let token = raw::park_token();
+        self.arrived.borrow_mut().push(token);
+        let r = self.hub.switch_wait();
+        raw::unpark();
+        r
+    }
+
+    /// Links not yet fired (gevent's `linkcount`).
+    pub(crate) fn linkcount(&self) -> usize {
+        self.links.len() + self.arrived.borrow().len()
     }
 }

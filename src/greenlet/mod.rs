@@ -40,10 +40,8 @@ use std::rc::Rc;
 use crate::core::Timer;
 use crate::error::{Error, Result, TimeoutError};
 use crate::greenlet::raw::{ForcedUnwind, Kind, Msg, panic_to_error};
-use crate::hub::{
-    Hub, Seconds, after_switch_data, checked_secs, get_hub, hub_switch,
-};
-use crate::linkable::{LinkId, Links, Waitable};
+use crate::hub::{Hub, Seconds, checked_secs, get_hub, hub_switch};
+use crate::linkable::{Link, LinkId, Links, Waitable};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 enum Outcome<T> {
@@ -295,12 +293,10 @@ impl<T: 'static> Greenlet<T> {
             return Err(Error::invalid("a greenlet cannot join itself"));
         }
         let token = raw::park_token();
-        let link_token = token.clone();
-        let id = self.add_link(Box::new(move |_| {
-            if let Some(d) = link_token.fire_data() {
-                after_switch_data(d);
-            }
-        }));
+        let id = self.0.links.add_link(Link::Wake(token.clone()));
+        if self.ready() {
+            self.schedule_notify();
+        }
         let timer = match timeout {
             Some(t) => {
                 let lp = self.0.hub.loop_();
@@ -383,6 +379,14 @@ impl<T: 'static> Greenlet<T> {
                 seconds: None,
             }));
         }
+        self.result()
+    }
+
+    /// The outcome of a dead greenlet (`Err(Timeout)` if not dead yet).
+    pub(crate) fn get_ready(&self) -> Result<T>
+    where
+        T: Clone,
+    {
         self.result()
     }
 
@@ -718,7 +722,7 @@ impl<T: 'static, F: FnOnce() -> Result<T> + 'static> crate::linkable::Notify
     fn notify(self: Rc<Self>) {
         let g: Rc<GInner<T, dyn Func<T>>> = self;
         let g = Greenlet(g);
-        g.0.links.notify(&g, || true);
+        g.0.links.drain(&g);
         g.0.links.scheduled.set(false);
         if !g.0.links.is_empty() {
             g.schedule_notify();

@@ -762,6 +762,11 @@ impl WakeToken {
         Some(unsafe { switch_data(&self.g, DATA_WAKE) })
     }
 
+    /// True when both tokens are for the same wait.
+    pub(crate) fn same(&self, other: &WakeToken) -> bool {
+        self.seq == other.seq && Rc::ptr_eq(&self.g, &other.g)
+    }
+
     /// The greenlet this token wakes.
     pub(crate) fn greenlet(&self) -> RawGreenlet {
         RawGreenlet(self.g.clone())

@@ -1,0 +1,427 @@
+//! Events (gevent's `gevent.event`): [`Event`], a flag greenlets wait on,
+//! and [`AsyncResult<T>`], a one-shot value or error delivered to waiters.
+//!
+//! ```
+//! use gevent::event::{AsyncResult, Event};
+//!
+//! let ev = Event::new();
+//! let result: AsyncResult<i32> = AsyncResult::new();
+//! let (e, r) = (ev.clone(), result.clone());
+//! gevent::spawn(move || {
+//!     e.wait()?;
+//!     r.set(42);
+//!     Ok(())
+//! });
+//! ev.set();
+//! assert_eq!(result.get().unwrap(), 42);
+//! ```
+//!
+//! Waiters wake in the order they began to wait. `set()` followed at once by
+//! `clear()` still wakes every greenlet that was waiting.
+//!
+//! # Differences from gevent
+//! `Event::wait_timeout` returns `Ok(false)` on timeout (gevent returns
+//! the flag, False); `AsyncResult::get_timeout` returns `Err(Timeout)`, as
+//! gevent raises. `AsyncResult` is not callable as a link target: link a
+//! greenlet to it with `g.link(move |g| result.set_from(g))`. Both are
+//! per-thread objects (`!Send`); the cross-thread `set` arrives with the
+//! thread pool.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use crate::error::{Error, Result, TimeoutError};
+use crate::greenlet::Greenlet;
+use crate::linkable::{LinkCore, LinkId, Linkable, Notify, Waitable};
+use crate::timeout::{TimeoutArg, TimeoutSpec};
+
+/// A flag greenlets can wait on (gevent's `Event`). Cloning gives another
+/// handle to the same event.
+#[derive(Clone)]
+pub struct Event(Rc<EventInner>);
+
+struct EventInner {
+    flag: Cell<bool>,
+    core: LinkCore,
+    me: Weak<EventInner>,
+}
+
+impl Notify for EventInner {
+    fn notify(self: Rc<Self>) {
+        self.core.run_notify(&*self);
+    }
+}
+
+impl Linkable for EventInner {
+    fn is_ready(&self) -> bool {
+        self.flag.get()
+    }
+
+    fn notifier(&self) -> Option<Rc<dyn Notify>> {
+        self.me.upgrade().map(|r| r as Rc<dyn Notify>)
+    }
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Event {
+    /// A new event, not set, on the current thread's hub.
+    pub fn new() -> Event {
+        Event(Rc::new_cyclic(|me| EventInner {
+            flag: Cell::new(false),
+            core: LinkCore::new(true),
+            me: me.clone(),
+        }))
+    }
+
+    /// Sets the flag and wakes every waiter (through the loop).
+    pub fn set(&self) {
+        self.0.flag.set(true);
+        self.0.core.check_and_notify(&*self.0);
+    }
+
+    /// Resets the flag: later `wait()`s block until the next `set()`.
+    pub fn clear(&self) {
+        self.0.flag.set(false);
+    }
+
+    /// The flag.
+    pub fn is_set(&self) -> bool {
+        self.0.flag.get()
+    }
+
+    /// The flag (gevent's `ready`, for `wait`/`iwait` over mixed objects).
+    pub fn ready(&self) -> bool {
+        self.0.flag.get()
+    }
+
+    /// Blocks until the flag is set; returns true. Returns at once if it is
+    /// set (after the waiters a pending notification is about to wake).
+    ///
+    /// # Errors
+    /// [`Error::BlockingSwitchOut`] from the hub; whatever is thrown into
+    /// the greenlet while it waits (`LoopExit` when nothing can set it).
+    pub fn wait(&self) -> Result<bool> {
+        self.wait_spec(None)
+    }
+
+    /// Like [`wait`](Self::wait), but gives up after `timeout` (seconds or
+    /// a [`Timeout`](crate::Timeout)): then `Ok(false)`.
+    ///
+    /// # Errors
+    /// As [`wait`](Self::wait); an outer timeout is never swallowed.
+    pub fn wait_timeout(&self, timeout: impl TimeoutArg) -> Result<bool> {
+        self.wait_spec(Some(timeout.timeout_spec()?))
+    }
+
+    fn wait_spec(&self, timeout: Option<TimeoutSpec>) -> Result<bool> {
+        if self.0.flag.get() {
+            self.0.core.wait_behind_pending()?;
+            return Ok(true);
+        }
+        self.0.core.wait_core(&*self.0, timeout)
+    }
+
+    /// Calls `f` in the hub once set (gevent's `rawlink`); `f` must not
+    /// block.
+    pub fn rawlink(&self, f: impl FnMut() + 'static) -> LinkId {
+        self.0.core.rawlink(&*self.0, Box::new(f))
+    }
+
+    /// Removes a link.
+    pub fn unlink(&self, id: LinkId) -> bool {
+        self.0.core.links.remove(id)
+    }
+
+    /// Links and waiters not yet notified.
+    pub fn linkcount(&self) -> usize {
+        self.0.core.linkcount()
+    }
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<Event {} _links[{}]>",
+            if self.is_set() { "set" } else { "clear" },
+            self.linkcount()
+        )
+    }
+}
+
+impl Waitable for Event {
+    fn ready(&self) -> bool {
+        self.is_set()
+    }
+
+    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
+        self.0.core.rawlink(&*self.0, f)
+    }
+
+    fn unlink(&self, id: LinkId) -> bool {
+        Event::unlink(self, id)
+    }
+}
+
+/// A one-shot result: a value or an error, set once, waited on by any
+/// number of greenlets (gevent's `AsyncResult`). Cloning gives another
+/// handle to the same result.
+pub struct AsyncResult<T: 'static>(Rc<ResultInner<T>>);
+
+impl<T> Clone for AsyncResult<T> {
+    fn clone(&self) -> Self {
+        AsyncResult(self.0.clone())
+    }
+}
+
+struct ResultInner<T: 'static> {
+    value: RefCell<Option<Result<T>>>,
+    core: LinkCore,
+    me: Weak<ResultInner<T>>,
+}
+
+impl<T: 'static> Notify for ResultInner<T> {
+    fn notify(self: Rc<Self>) {
+        self.core.run_notify(&*self);
+    }
+}
+
+impl<T: 'static> Linkable for ResultInner<T> {
+    fn is_ready(&self) -> bool {
+        self.value.borrow().is_some()
+    }
+
+    fn notifier(&self) -> Option<Rc<dyn Notify>> {
+        self.me.upgrade().map(|r| r as Rc<dyn Notify>)
+    }
+}
+
+impl<T: 'static> Default for AsyncResult<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: 'static> AsyncResult<T> {
+    /// A new, empty result on the current thread's hub.
+    pub fn new() -> AsyncResult<T> {
+        AsyncResult(Rc::new_cyclic(|me| ResultInner {
+            value: RefCell::new(None),
+            core: LinkCore::new(true),
+            me: me.clone(),
+        }))
+    }
+
+    /// Stores `value` and wakes the waiters. A later `set` replaces the
+    /// value (as in gevent).
+    pub fn set(&self, value: T) {
+        *self.0.value.borrow_mut() = Some(Ok(value));
+        self.0.core.check_and_notify(&*self.0);
+    }
+
+    /// Stores an error and wakes the waiters: their `get()` returns it.
+    pub fn set_exception(&self, err: Error) {
+        *self.0.value.borrow_mut() = Some(Err(err));
+        self.0.core.check_and_notify(&*self.0);
+    }
+
+    /// Sets this result from a dead greenlet's outcome (gevent's link target
+    /// `greenlet.link(async_result)`): its value, or its failure
+    /// (`GreenletExit` for a killed one).
+    pub fn set_from(&self, g: &Greenlet<T>)
+    where
+        T: Clone,
+    {
+        match g.get_ready() {
+            Ok(v) => self.set(v),
+            Err(e) => self.set_exception(e),
+        }
+    }
+
+    /// True once set.
+    pub fn ready(&self) -> bool {
+        self.0.value.borrow().is_some()
+    }
+
+    /// True once set with a value (not an error).
+    pub fn successful(&self) -> bool {
+        matches!(&*self.0.value.borrow(), Some(Ok(_)))
+    }
+
+    /// The value, once set with one.
+    pub fn value(&self) -> Option<T>
+    where
+        T: Clone,
+    {
+        match &*self.0.value.borrow() {
+            Some(Ok(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// The error, once set with one.
+    pub fn exception(&self) -> Option<Error> {
+        match &*self.0.value.borrow() {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    fn outcome(&self) -> Option<Result<T>>
+    where
+        T: Clone,
+    {
+        self.0.value.borrow().clone()
+    }
+
+    /// Blocks until set; returns the value or the error set.
+    ///
+    /// # Errors
+    /// The error set; [`Error::BlockingSwitchOut`] from the hub; whatever is
+    /// thrown into the greenlet while it waits.
+    pub fn get(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        if let Some(r) = self.outcome() {
+            return r;
+        }
+        self.0.core.wait_core(&*self.0, None)?;
+        self.outcome()
+            .unwrap_or_else(|| Err(crate::hub::invalid_switch()))
+    }
+
+    /// Like [`get`](Self::get), giving up after `timeout`: seconds give
+    /// [`Error::Timeout`], a [`Timeout`](crate::Timeout) gives that
+    /// timeout's own error.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), plus the timeout.
+    pub fn get_timeout(&self, timeout: impl TimeoutArg) -> Result<T>
+    where
+        T: Clone,
+    {
+        if let Some(r) = self.outcome() {
+            return r;
+        }
+        match timeout.timeout_spec()? {
+            TimeoutSpec::Seconds(s) => {
+                if !self
+                    .0
+                    .core
+                    .wait_core(&*self.0, Some(TimeoutSpec::Seconds(s)))?
+                {
+                    return Err(Error::Timeout(TimeoutError {
+                        id: 0,
+                        seconds: Some(s),
+                    }));
+                }
+            }
+            TimeoutSpec::Timeout(t) => {
+                t.run(|| self.0.core.wait_core(&*self.0, None))?;
+            }
+        }
+        self.outcome()
+            .unwrap_or_else(|| Err(crate::hub::invalid_switch()))
+    }
+
+    /// The outcome without blocking: `Err(Timeout)` if not set yet
+    /// (gevent's `get(block=False)` / `get_nowait`).
+    ///
+    /// # Errors
+    /// The error set, or the timeout.
+    pub fn try_get(&self) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.outcome().unwrap_or(Err(Error::Timeout(TimeoutError {
+            id: 0,
+            seconds: None,
+        })))
+    }
+
+    /// Blocks until set; returns the value if it is one (gevent's
+    /// `wait`).
+    ///
+    /// # Errors
+    /// As [`Event::wait`].
+    pub fn wait(&self) -> Result<Option<T>>
+    where
+        T: Clone,
+    {
+        if !self.ready() {
+            self.0.core.wait_core(&*self.0, None)?;
+        } else {
+            self.0.core.wait_behind_pending()?;
+        }
+        Ok(self.value())
+    }
+
+    /// Like [`wait`](Self::wait), giving up after `timeout` (then
+    /// `Ok(None)`).
+    ///
+    /// # Errors
+    /// As [`Event::wait`].
+    pub fn wait_timeout(&self, timeout: impl TimeoutArg) -> Result<Option<T>>
+    where
+        T: Clone,
+    {
+        if !self.ready() {
+            self.0
+                .core
+                .wait_core(&*self.0, Some(timeout.timeout_spec()?))?;
+        } else {
+            self.0.core.wait_behind_pending()?;
+        }
+        Ok(self.value())
+    }
+
+    /// Calls `f` in the hub once set; `f` must not block.
+    pub fn rawlink(&self, f: impl FnMut() + 'static) -> LinkId {
+        self.0.core.rawlink(&*self.0, Box::new(f))
+    }
+
+    /// Removes a link.
+    pub fn unlink(&self, id: LinkId) -> bool {
+        self.0.core.links.remove(id)
+    }
+
+    /// Links and waiters not yet notified.
+    pub fn linkcount(&self) -> usize {
+        self.0.core.linkcount()
+    }
+}
+
+impl<T: 'static> Waitable for AsyncResult<T> {
+    fn ready(&self) -> bool {
+        AsyncResult::ready(self)
+    }
+
+    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
+        self.0.core.rawlink(&*self.0, f)
+    }
+
+    fn unlink(&self, id: LinkId) -> bool {
+        AsyncResult::unlink(self, id)
+    }
+
+    fn exception(&self) -> Option<Error> {
+        AsyncResult::exception(self)
+    }
+}
+
+impl<T: 'static> std::fmt::Debug for AsyncResult<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &*self.0.value.borrow() {
+            None => "unset",
+            Some(Ok(_)) => "value",
+            Some(Err(_)) => "exception",
+        };
+        write!(f, "<AsyncResult {state} _links[{}]>", self.linkcount())
+    }
+}
