@@ -14,6 +14,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
+use gevent::event::{AsyncResult, Event};
+use gevent::lock::Semaphore;
+use gevent::queue::Queue;
 use gevent::{RawGreenlet, Waiter, get_hub, joinall, sleep, spawn};
 
 /// Bare raw-greenlet switch ping-pong, no hub: ns per switch.
@@ -91,6 +94,157 @@ fn handoff_waiter(n: usize) -> f64 {
     t0.elapsed().as_secs_f64() / n as f64 * 1e9
 }
 
+/// Ping-pong through two Events (set / wait / clear): ns per handoff.
+fn handoff_event(n: usize) -> f64 {
+    let half = n / 2;
+    let (ea, eb) = (Event::new(), Event::new());
+    let (a1, b1) = (ea.clone(), eb.clone());
+    let ponger = move || {
+        for _ in 0..half {
+            b1.wait()?;
+            b1.clear();
+            a1.set();
+        }
+        Ok(())
+    };
+    let (a2, b2) = (ea.clone(), eb.clone());
+    let pinger = move || {
+        for _ in 0..half {
+            b2.set();
+            a2.wait()?;
+            a2.clear();
+        }
+        Ok(())
+    };
+    let t0 = Instant::now();
+    joinall(&[spawn(ponger), spawn(pinger)]).unwrap();
+    t0.elapsed().as_secs_f64() / n as f64 * 1e9
+}
+
+/// Ping-pong with a fresh AsyncResult per message: ns per handoff.
+fn handoff_asyncresult(n: usize) -> f64 {
+    let half = n / 2;
+    type Req = AsyncResult<AsyncResult<()>>;
+    let req: Rc<Cell<Option<Req>>> = Rc::new(Cell::new(Some(AsyncResult::new())));
+    let r1 = req.clone();
+    let ponger = move || {
+        for _ in 0..half {
+            let cur = r1.take().unwrap();
+            r1.set(Some(cur.clone()));
+            let reply = cur.get()?;
+            r1.set(Some(AsyncResult::new()));
+            reply.set(());
+        }
+        Ok(())
+    };
+    let r2 = req.clone();
+    let pinger = move || {
+        for _ in 0..half {
+            let reply = AsyncResult::new();
+            let cur = r2.take().unwrap();
+            r2.set(Some(cur.clone()));
+            cur.set(reply.clone());
+            reply.get()?;
+        }
+        Ok(())
+    };
+    let t0 = Instant::now();
+    joinall(&[spawn(ponger), spawn(pinger)]).unwrap();
+    t0.elapsed().as_secs_f64() / n as f64 * 1e9
+}
+
+/// Producer -> Queue -> consumer: ns per item.
+fn queue_run(n: usize, maxsize: Option<usize>) -> f64 {
+    let q: Queue<usize> = Queue::new(maxsize);
+    let (qp, qc) = (q.clone(), q.clone());
+    let t0 = Instant::now();
+    let c = spawn(move || {
+        let mut s = 0usize;
+        for _ in 0..n {
+            s += qc.get()?;
+        }
+        Ok(s)
+    });
+    let p = spawn(move || {
+        for i in 0..n {
+            qp.put(i)?;
+        }
+        Ok(0)
+    });
+    joinall(&[p, c.clone()]).unwrap();
+    let dt = t0.elapsed().as_secs_f64();
+    assert_eq!(c.value(), Some(n * (n - 1) / 2));
+    dt / n as f64 * 1e9
+}
+
+/// Semaphore(1) acquire+release by one greenlet: ns per pair.
+fn lock_uncontended(n: usize) -> f64 {
+    let lock = Semaphore::new(1).unwrap();
+    let t0 = Instant::now();
+    for _ in 0..n {
+        lock.acquire().unwrap();
+        lock.release().unwrap();
+    }
+    t0.elapsed().as_secs_f64() / n as f64 * 1e9
+}
+
+/// Two greenlets: acquire; sleep(0); release; sleep(0). Returns (ns per
+/// pair, minus the same rep's 2 x sleep(0) baseline).
+fn lock_contended(n: usize) -> (f64, f64) {
+    let half = n / 2;
+    let lock = Semaphore::new(1).unwrap();
+    let worker = |l: Semaphore| {
+        move || {
+            for _ in 0..half {
+                l.acquire()?;
+                sleep(0.0)?;
+                l.release()?;
+                sleep(0.0)?;
+            }
+            Ok(())
+        }
+    };
+    let baseline = move || {
+        for _ in 0..half {
+            sleep(0.0)?;
+            sleep(0.0)?;
+        }
+        Ok(())
+    };
+    let t0 = Instant::now();
+    joinall(&[spawn(worker(lock.clone())), spawn(worker(lock.clone()))]).unwrap();
+    let t1 = Instant::now();
+    joinall(&[spawn(baseline), spawn(baseline)]).unwrap();
+    let t2 = Instant::now();
+    let raw = (t1 - t0).as_secs_f64() / n as f64 * 1e9;
+    (raw, raw - (t2 - t1).as_secs_f64() / n as f64 * 1e9)
+}
+
+/// Two Semaphore(0) as binary signals: ns per handoff.
+fn sem_pingpong(n: usize) -> f64 {
+    let half = n / 2;
+    let (sa, sb) = (Semaphore::new(0).unwrap(), Semaphore::new(0).unwrap());
+    let (a1, b1) = (sa.clone(), sb.clone());
+    let ponger = move || {
+        for _ in 0..half {
+            b1.acquire()?;
+            a1.release()?;
+        }
+        Ok(())
+    };
+    let (a2, b2) = (sa.clone(), sb.clone());
+    let pinger = move || {
+        for _ in 0..half {
+            b2.release()?;
+            a2.acquire()?;
+        }
+        Ok(())
+    };
+    let t0 = Instant::now();
+    joinall(&[spawn(ponger), spawn(pinger)]).unwrap();
+    t0.elapsed().as_secs_f64() / n as f64 * 1e9
+}
+
 /// spawn(noop) n times, then joinall: us per greenlet.
 fn spawn_joinall(n: usize) -> f64 {
     let t0 = Instant::now();
@@ -142,19 +296,30 @@ fn rss_kib() -> f64 {
 }
 
 /// In a fresh process: RSS growth per greenlet when `n` spawned greenlets
-/// are all parked (on `Hub::switch`, nothing to wake them), KiB.
+/// are all parked on one `Event.wait()`, KiB (gevent's mem_child).
 fn mem_child(n: usize) -> f64 {
-    let hub = get_hub();
+    let ev = Event::new();
+    get_hub();
+    let warm: Vec<_> = (0..10)
+        .map(|_| {
+            let e = ev.clone();
+            spawn(move || e.wait())
+        })
+        .collect();
     sleep(0.0).unwrap();
+    ev.set();
+    joinall(&warm).unwrap();
+    ev.clear();
+    drop(warm);
     let parked = Rc::new(Cell::new(0usize));
     let before = rss_kib();
     let mut gs = Vec::with_capacity(n);
     for _ in 0..n {
-        let hub = hub.clone();
+        let e = ev.clone();
         let p = parked.clone();
         gs.push(spawn(move || {
             p.set(p.get() + 1);
-            hub.switch()
+            e.wait()
         }));
     }
     sleep(0.0).unwrap();
@@ -232,6 +397,14 @@ fn main() {
             handoff_waiter(100_000)
         });
     }
+    if want("handoff_event") {
+        report("handoff_event", "ns/handoff", reps, &mut || handoff_event(100_000));
+    }
+    if want("handoff_asyncresult") {
+        report("handoff_asyncresult", "ns/handoff", reps, &mut || {
+            handoff_asyncresult(100_000)
+        });
+    }
     if want("spawn_joinall_100k") {
         report("spawn_joinall_100k", "us/greenlet", reps, &mut || {
             spawn_joinall(100_000)
@@ -262,6 +435,33 @@ fn main() {
             "timers_100k_overhead_per",
             fmt((med - 0.010) / 100_000.0 * 1e6)
         );
+    }
+    if want("queue_unbounded") {
+        report("queue_unbounded", "ns/item", reps, &mut || queue_run(200_000, None));
+    }
+    if want("queue_bounded1") {
+        report("queue_bounded1", "ns/item", reps, &mut || queue_run(200_000, Some(1)));
+    }
+    if want("lock_uncontended") {
+        report("lock_uncontended", "ns/pair", reps, &mut || lock_uncontended(100_000));
+    }
+    if want("lock_contended") {
+        let mut nets = Vec::new();
+        report("lock_contended", "ns/pair", reps, &mut || {
+            let (raw, net) = lock_contended(100_000);
+            nets.push(net);
+            raw
+        });
+        nets.remove(0);
+        nets.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "{:<24} {} ns/pair  # median of the same reps",
+            "lock_contended_net",
+            fmt(nets[nets.len() / 2])
+        );
+    }
+    if want("sem_pingpong") {
+        report("sem_pingpong", "ns/handoff", reps, &mut || sem_pingpong(100_000));
     }
     if want("mem_blocked_10k") {
         report("mem_blocked_10k", "KiB/greenlet", reps, &mut || {

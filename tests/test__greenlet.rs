@@ -15,7 +15,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Instant;
 
-use gevent::timeout::Timeout;
+use gevent::event::AsyncResult;
+use gevent::queue::{Channel, Queue};
+use gevent::timeout::{Timeout, with_timeout_value};
 use gevent::*;
 
 /// gevent's `DELAY = timing.SMALL_TICK`.
@@ -119,6 +121,116 @@ impl A {
     fn method(&self, _p: &Greenlet<()>) {}
 }
 
+/// gevent links an `AsyncResult` itself (`p.link(event)`): here the link
+/// is `move |g| event.set_from(g)`.
+fn link_result<T: Clone + 'static>(event: &AsyncResult<T>) -> impl FnOnce(&Greenlet<T>) + 'static {
+    let event = event.clone();
+    move |g| event.set_from(g)
+}
+
+/// `q.put` as a link target: puts the greenlet itself. A failing put is a
+/// panic in the link, reported as gevent reports a raising link.
+fn link_put<T: 'static>(q: &Queue<Greenlet<T>>) -> impl FnOnce(&Greenlet<T>) + 'static {
+    let q = q.clone();
+    move |g| q.put(g.clone()).expect("Queue.put")
+}
+
+/// `channel.put` as a link target.
+fn link_put_channel<T: 'static>(q: &Channel<Greenlet<T>>) -> impl FnOnce(&Greenlet<T>) + 'static {
+    let q = q.clone();
+    move |g| q.put(g.clone()).expect("Channel.put")
+}
+
+#[allow(non_snake_case)]
+mod TestLink {
+    use super::*;
+
+    #[test]
+    fn test_link_to_asyncresult() {
+        let _d = common::deadline("test_link_to_asyncresult", common::TEST_DEADLINE);
+        let p = spawn(|| Ok(100));
+        let event = AsyncResult::new();
+        p.link(link_result(&event));
+        assert_eq!(event.get().unwrap(), 100);
+
+        for _ in 0..3 {
+            let event2 = AsyncResult::new();
+            p.link(link_result(&event2));
+            assert_eq!(event2.get().unwrap(), 100);
+        }
+    }
+
+    #[test]
+    fn test_link_to_asyncresult_exception() {
+        let _d = common::deadline(
+            "test_link_to_asyncresult_exception",
+            common::TEST_DEADLINE,
+        );
+        let err = expected_error("test_link_to_asyncresult_exception");
+        let e = err.clone();
+        let p = spawn(move || getcurrent().throw(e).map(|_| 0));
+        let event = AsyncResult::new();
+        p.link(link_result(&event));
+        let r = event.get();
+        // assertRaises(ExpectedError) and assertIs(exc.exception, err):
+        // Error::Custom compares by identity.
+        match &r {
+            Err(e) => {
+                assert!(as_expected(e).is_some(), "{r:?}");
+                assert!(*e == err, "not the same error object: {r:?}");
+            }
+            Ok(_) => panic!("must raise ExpectedError, got {r:?}"),
+        }
+
+        for _ in 0..3 {
+            let event2 = AsyncResult::new();
+            p.link(link_result(&event2));
+            let r = event2.get();
+            match &r {
+                Err(e) => {
+                    assert!(as_expected(e).is_some(), "{r:?}");
+                    assert!(*e == err, "not the same error object: {r:?}");
+                }
+                Ok(_) => panic!("must raise ExpectedError, got {r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn test_link_to_queue() {
+        let _d = common::deadline("test_link_to_queue", common::TEST_DEADLINE);
+        let p = spawn(|| Ok(100));
+        let q = Queue::new(None);
+        p.link(link_put(&q));
+        assert_eq!(q.get().unwrap().get().unwrap(), 100);
+
+        for _ in 0..3 {
+            p.link(link_put(&q));
+            assert_eq!(q.get().unwrap().get().unwrap(), 100);
+        }
+    }
+
+    #[test]
+    fn test_link_to_channel() {
+        let _d = common::deadline("test_link_to_channel", common::TEST_DEADLINE);
+        let p1 = spawn(|| Ok(101));
+        let p2 = spawn(|| Ok(102));
+        let p3 = spawn(|| Ok(103));
+        let q = Channel::new();
+        p1.link(link_put_channel(&q));
+        p2.link(link_put_channel(&q));
+        p3.link(link_put_channel(&q));
+        let results = [
+            q.get().unwrap().get().unwrap(),
+            q.get().unwrap().get().unwrap(),
+            q.get().unwrap().get().unwrap(),
+        ];
+        let mut sorted = results;
+        sorted.sort();
+        assert_eq!(sorted, [101, 102, 103], "{results:?}");
+    }
+}
+
 #[allow(non_snake_case)]
 mod TestUnlink {
     use super::*;
@@ -163,6 +275,250 @@ mod TestUnlink {
     }
 }
 
+/// gevent's `LinksTestCase`: `link_method` is the [`LinkMethod`] argument.
+mod links_test_case {
+    use super::*;
+
+    /// `callback_flag = ['initial']`.
+    pub type CallbackFlag = Rc<RefCell<Vec<&'static str>>>;
+
+    /// `set_links`: an AsyncResult, a `Queue(1).put` and a callback that
+    /// removes 'initial' from the flag (`list.remove` raises the second
+    /// time: a panic here), plus ten more AsyncResults and `Queue(1).put`s
+    /// nobody reads.
+    pub fn set_links<T: Clone + 'static>(
+        p: &Greenlet<T>,
+        link_method: LinkMethod,
+    ) -> (AsyncResult<T>, Queue<Greenlet<T>>, CallbackFlag) {
+        let event = AsyncResult::new();
+        link_by(p, link_method, link_result(&event));
+
+        let queue = Queue::new(Some(1));
+        link_by(p, link_method, link_put(&queue));
+
+        let callback_flag: CallbackFlag = Rc::new(RefCell::new(vec!["initial"]));
+        let cf = callback_flag.clone();
+        link_by(p, link_method, move |_| {
+            let mut flag = cf.borrow_mut();
+            let i = flag
+                .iter()
+                .position(|x| *x == "initial")
+                .expect("list.remove(x): x not in list");
+            flag.remove(i);
+        });
+
+        for _ in 0..10 {
+            link_by(p, link_method, link_result(&AsyncResult::new()));
+            link_by(p, link_method, link_put(&Queue::new(Some(1))));
+        }
+
+        (event, queue, callback_flag)
+    }
+
+    /// `set_links_timeout`: stuff that won't be touched.
+    pub fn set_links_timeout<T: Clone + 'static>(
+        p: &Greenlet<T>,
+        link: LinkMethod,
+    ) -> (AsyncResult<T>, Channel<Greenlet<T>>) {
+        let event = AsyncResult::new();
+        link_by(p, link, link_result(&event));
+
+        let queue = Channel::new();
+        link_by(p, link, link_put_channel(&queue));
+        (event, queue)
+    }
+
+    /// `check_timed_out`: `with_timeout(DELAY, x.get, timeout_value=X)` is
+    /// X, the sentinel being `None` here (`get` results are wrapped in
+    /// `Some`).
+    pub fn check_timed_out<T: Clone + 'static>(
+        event: &AsyncResult<T>,
+        queue: &Channel<Greenlet<T>>,
+    ) {
+        let got = with_timeout_value(DELAY, None, || event.get().map(Some));
+        assert!(matches!(got, Ok(None)), "event.get() did not time out");
+        let got = with_timeout_value(DELAY, None, || queue.get().map(Some));
+        assert!(matches!(got, Ok(None)), "queue.get() did not time out");
+    }
+
+    /// `return25`.
+    pub fn return25() -> Result<i32> {
+        Ok(25)
+    }
+
+    /// TestReturn_link's `_test_return`.
+    fn _test_return(p: &Greenlet<i32>, result: i32, link_method: LinkMethod) {
+        let (event, queue, callback_flag) = set_links(p, link_method);
+
+        // stuff that will time out because there's no unhandled exception:
+        let xxxxx = set_links_timeout(p, LinkMethod::LinkException);
+
+        sleep(DELAY * 2.0).unwrap();
+        assert!(!p.started(), "{p:?}"); // assertFalse(p)
+
+        assert_eq!(event.get().unwrap(), result);
+        assert_eq!(queue.get().unwrap().get().unwrap(), result);
+
+        sleep(DELAY).unwrap();
+        assert!(
+            callback_flag.borrow().is_empty(),
+            "{:?}",
+            callback_flag.borrow()
+        );
+
+        check_timed_out(&xxxxx.0, &xxxxx.1);
+    }
+
+    /// TestReturn_link's `test_return`, then its `cleanup`.
+    pub fn test_return(link_method: LinkMethod) {
+        let p = spawn(return25);
+        for _ in 0..3 {
+            _test_return(&p, 25, link_method);
+        }
+        p.kill().unwrap();
+        // cleanup
+        p.unlink_all();
+    }
+
+    /// TestReturn_link's `_test_kill`.
+    fn _test_kill(p: &Greenlet<()>, link_method: LinkMethod) {
+        let (event, queue, callback_flag) = set_links(p, link_method);
+        let xxxxx = set_links_timeout(p, LinkMethod::LinkException);
+
+        p.kill().unwrap();
+        sleep(DELAY).unwrap();
+        assert!(!p.started(), "{p:?}"); // assertFalse(p)
+
+        // assertIsInstance(event.get(), GreenletExit): gevent's event.get()
+        // *returns* the GreenletExit instance (a killed greenlet's value);
+        // here the AsyncResult holds Error::GreenletExit (set_from stores
+        // `get()` of the killed greenlet, Err(GreenletExit)).
+        let r = event.get();
+        assert!(matches!(r, Err(Error::GreenletExit)), "{r:?}");
+        // queue.get().get() is the killed greenlet's GreenletExit value.
+        let r = queue.get().unwrap().get();
+        assert!(matches!(r, Err(Error::GreenletExit)), "{r:?}");
+
+        sleep(DELAY).unwrap();
+        assert!(
+            callback_flag.borrow().is_empty(),
+            "{:?}",
+            callback_flag.borrow()
+        );
+
+        check_timed_out(&xxxxx.0, &xxxxx.1);
+    }
+
+    /// TestReturn_link's `test_kill`, then its `cleanup`.
+    pub fn test_kill(link_method: LinkMethod) {
+        let p = spawn(|| sleep(DELAY));
+        for _ in 0..3 {
+            _test_kill(&p, link_method);
+        }
+        // cleanup
+        p.unlink_all();
+    }
+
+    /// TestRaise_link's `_test_raise`.
+    fn _test_raise(p: &Greenlet<i32>, link_method: LinkMethod) {
+        let (event, queue, callback_flag) = set_links(p, link_method);
+        let xxxxx = set_links_timeout(p, LinkMethod::LinkValue);
+
+        sleep(DELAY).unwrap();
+        assert!(!p.started(), "{p:?}"); // assertFalse(p, p)
+
+        let r = event.get();
+        assert!(
+            matches!(&r, Err(e) if as_expected(e).is_some()),
+            "{r:?}"
+        );
+        let got = queue.get().unwrap();
+        assert!(got == *p, "{got:?} != {p:?}");
+        sleep(DELAY).unwrap();
+        assert!(
+            callback_flag.borrow().is_empty(),
+            "{:?}",
+            callback_flag.borrow()
+        );
+
+        check_timed_out(&xxxxx.0, &xxxxx.1);
+    }
+
+    /// TestRaise_link's `test_raise`.
+    pub fn test_raise(link_method: LinkMethod) {
+        let p = spawn(|| {
+            getcurrent()
+                .throw(expected_error("test_raise"))
+                .map(|_| 0)
+        });
+        for _ in 0..3 {
+            _test_raise(&p, link_method);
+        }
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestReturn_link {
+    use super::*;
+
+    #[test]
+    fn test_return() {
+        let _d = common::deadline("TestReturn_link::test_return", common::TEST_DEADLINE);
+        links_test_case::test_return(LinkMethod::Link);
+    }
+
+    #[test]
+    fn test_kill() {
+        let _d = common::deadline("TestReturn_link::test_kill", common::TEST_DEADLINE);
+        links_test_case::test_kill(LinkMethod::Link);
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestReturn_link_value {
+    use super::*;
+
+    #[test]
+    fn test_return() {
+        let _d = common::deadline(
+            "TestReturn_link_value::test_return",
+            common::TEST_DEADLINE,
+        );
+        links_test_case::test_return(LinkMethod::LinkValue);
+    }
+
+    #[test]
+    fn test_kill() {
+        let _d = common::deadline("TestReturn_link_value::test_kill", common::TEST_DEADLINE);
+        links_test_case::test_kill(LinkMethod::LinkValue);
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestRaise_link {
+    use super::*;
+
+    #[test]
+    fn test_raise() {
+        let _d = common::deadline("TestRaise_link::test_raise", common::TEST_DEADLINE);
+        links_test_case::test_raise(LinkMethod::Link);
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestRaise_link_exception {
+    use super::*;
+
+    #[test]
+    fn test_raise() {
+        let _d = common::deadline(
+            "TestRaise_link_exception::test_raise",
+            common::TEST_DEADLINE,
+        );
+        links_test_case::test_raise(LinkMethod::LinkException);
+    }
+}
+
 #[allow(non_snake_case)]
 mod TestStuff {
     use super::*;
@@ -177,6 +533,26 @@ mod TestStuff {
         let parent = g.raw().parent().expect("a spawned greenlet has a parent");
         let _: u64 = parent.id();
         g.join().unwrap(); // don't leave dangling
+    }
+
+    #[test]
+    fn test_wait_noerrors() {
+        let _d = common::deadline("test_wait_noerrors", common::TEST_DEADLINE);
+        let x = spawn(|| Ok(1));
+        let y = spawn(|| Ok(2));
+        let z = spawn(|| Ok(3));
+        joinall_raise_error(&[x.clone(), y.clone(), z.clone()], None).unwrap();
+        assert_eq!(
+            [x.value(), y.value(), z.value()],
+            [Some(1), Some(2), Some(3)]
+        );
+        let e = AsyncResult::new();
+        let id = x.link(link_result(&e));
+        assert_eq!(e.get().unwrap(), 1);
+        x.unlink(id);
+        let e = AsyncResult::new();
+        x.link(link_result(&e));
+        assert_eq!(e.get().unwrap(), 1);
     }
 
     #[test]
