@@ -398,7 +398,9 @@ fn main() {
         });
     }
     if want("handoff_event") {
-        report("handoff_event", "ns/handoff", reps, &mut || handoff_event(100_000));
+        report("handoff_event", "ns/handoff", reps, &mut || {
+            handoff_event(100_000)
+        });
     }
     if want("handoff_asyncresult") {
         report("handoff_asyncresult", "ns/handoff", reps, &mut || {
@@ -437,13 +439,19 @@ fn main() {
         );
     }
     if want("queue_unbounded") {
-        report("queue_unbounded", "ns/item", reps, &mut || queue_run(200_000, None));
+        report("queue_unbounded", "ns/item", reps, &mut || {
+            queue_run(200_000, None)
+        });
     }
     if want("queue_bounded1") {
-        report("queue_bounded1", "ns/item", reps, &mut || queue_run(200_000, Some(1)));
+        report("queue_bounded1", "ns/item", reps, &mut || {
+            queue_run(200_000, Some(1))
+        });
     }
     if want("lock_uncontended") {
-        report("lock_uncontended", "ns/pair", reps, &mut || lock_uncontended(100_000));
+        report("lock_uncontended", "ns/pair", reps, &mut || {
+            lock_uncontended(100_000)
+        });
     }
     if want("lock_contended") {
         let mut nets = Vec::new();
@@ -461,7 +469,9 @@ fn main() {
         );
     }
     if want("sem_pingpong") {
-        report("sem_pingpong", "ns/handoff", reps, &mut || sem_pingpong(100_000));
+        report("sem_pingpong", "ns/handoff", reps, &mut || {
+            sem_pingpong(100_000)
+        });
     }
     if want("mem_blocked_10k") {
         report("mem_blocked_10k", "KiB/greenlet", reps, &mut || {

@@ -32,7 +32,7 @@ use std::rc::{Rc, Weak};
 
 use crate::error::{Error, Result, TimeoutError};
 use crate::greenlet::Greenlet;
-use crate::linkable::{LinkCore, LinkId, Linkable, Notify, Waitable};
+use crate::linkable::{LinkCore, Linkable, Notify, linkable_api};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 /// A flag greenlets can wait on (gevent's `Event`). Cloning gives another
@@ -125,23 +125,9 @@ impl Event {
         }
         self.0.core.wait_core(&*self.0, timeout)
     }
-
-    /// Calls `f` in the hub once set (gevent's `rawlink`); `f` must not
-    /// block.
-    pub fn rawlink(&self, f: impl FnMut() + 'static) -> LinkId {
-        self.0.core.rawlink(&*self.0, Box::new(f))
-    }
-
-    /// Removes a link.
-    pub fn unlink(&self, id: LinkId) -> bool {
-        self.0.core.links.remove(id)
-    }
-
-    /// Links and waiters not yet notified.
-    pub fn linkcount(&self) -> usize {
-        self.0.core.linkcount()
-    }
 }
+
+linkable_api!(impl [] Event, exception: |_| None);
 
 impl std::fmt::Debug for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,20 +137,6 @@ impl std::fmt::Debug for Event {
             if self.is_set() { "set" } else { "clear" },
             self.linkcount()
         )
-    }
-}
-
-impl Waitable for Event {
-    fn ready(&self) -> bool {
-        self.is_set()
-    }
-
-    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
-        self.0.core.rawlink(&*self.0, f)
-    }
-
-    fn unlink(&self, id: LinkId) -> bool {
-        Event::unlink(self, id)
     }
 }
 
@@ -380,40 +352,9 @@ impl<T: 'static> AsyncResult<T> {
         }
         Ok(self.value())
     }
-
-    /// Calls `f` in the hub once set; `f` must not block.
-    pub fn rawlink(&self, f: impl FnMut() + 'static) -> LinkId {
-        self.0.core.rawlink(&*self.0, Box::new(f))
-    }
-
-    /// Removes a link.
-    pub fn unlink(&self, id: LinkId) -> bool {
-        self.0.core.links.remove(id)
-    }
-
-    /// Links and waiters not yet notified.
-    pub fn linkcount(&self) -> usize {
-        self.0.core.linkcount()
-    }
 }
 
-impl<T: 'static> Waitable for AsyncResult<T> {
-    fn ready(&self) -> bool {
-        AsyncResult::ready(self)
-    }
-
-    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
-        self.0.core.rawlink(&*self.0, f)
-    }
-
-    fn unlink(&self, id: LinkId) -> bool {
-        AsyncResult::unlink(self, id)
-    }
-
-    fn exception(&self) -> Option<Error> {
-        AsyncResult::exception(self)
-    }
-}
+linkable_api!(impl [T: 'static] AsyncResult<T>, exception: |r| r.exception());
 
 impl<T: 'static> std::fmt::Debug for AsyncResult<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

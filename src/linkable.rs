@@ -40,6 +40,81 @@ pub trait Waitable {
     }
 }
 
+impl<W: Waitable + ?Sized> Waitable for &W {
+    fn ready(&self) -> bool {
+        (**self).ready()
+    }
+
+    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
+        (**self).rawlink(f)
+    }
+
+    fn unlink(&self, id: LinkId) -> bool {
+        (**self).unlink(id)
+    }
+
+    fn exception(&self) -> Option<Error> {
+        (**self).exception()
+    }
+}
+
+/// The link API of a handle `struct X(Rc<Inner>)` whose `Inner` has a
+/// `core: LinkCore` and implements [`Linkable`]: `rawlink`, `unlink`,
+/// `linkcount` and the [`Waitable`] impl, written once.
+macro_rules! linkable_api {
+    (impl [$($gen:tt)*] $ty:ty, exception: $exc:expr) => {
+        impl<$($gen)*> $ty {
+            /// Calls `f` in the hub once ready (at once, through the loop,
+            /// if it already is); `f` must not block (gevent's `rawlink`).
+            pub fn rawlink(&self, f: impl FnMut() + 'static) -> $crate::linkable::LinkId {
+                self.0.core.rawlink(&*self.0, Box::new(f))
+            }
+
+            /// Removes a link; true if it had not fired yet.
+            pub fn unlink(&self, id: $crate::linkable::LinkId) -> bool {
+                self.0.core.links.remove(id)
+            }
+
+            /// Links and waiters not yet notified (gevent's `linkcount`).
+            pub fn linkcount(&self) -> usize {
+                self.0.core.linkcount()
+            }
+        }
+
+        impl<$($gen)*> $crate::linkable::Waitable for $ty {
+            fn ready(&self) -> bool {
+                $crate::linkable::Linkable::is_ready(&*self.0)
+            }
+
+            fn rawlink(&self, f: Box<dyn FnMut()>) -> $crate::linkable::LinkId {
+                self.0.core.rawlink(&*self.0, f)
+            }
+
+            fn unlink(&self, id: $crate::linkable::LinkId) -> bool {
+                self.0.core.links.remove(id)
+            }
+
+            fn exception(&self) -> Option<$crate::Error> {
+                let f: fn(&Self) -> Option<$crate::Error> = $exc;
+                f(self)
+            }
+        }
+    };
+}
+
+pub(crate) use linkable_api;
+
+/// Schedules `me`'s notification through the loop unless one is pending
+/// (`flag` says so).
+pub(crate) fn schedule_notify(hub: &Hub, flag: &Cell<bool>, me: Option<Rc<dyn Notify>>) {
+    if !flag.replace(true)
+        && let Some(me) = me
+    {
+        hub.loop_()
+            .push_callback(crate::core::CallbackEntry::Notify(me));
+    }
+}
+
 type LinkFn<A> = Box<dyn FnMut(&A)>;
 
 /// One link.

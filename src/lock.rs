@@ -25,7 +25,7 @@ use std::rc::{Rc, Weak};
 
 use crate::error::{Error, Result};
 use crate::greenlet::RawGreenlet;
-use crate::linkable::{LinkCore, LinkId, Linkable, Notify, Waitable};
+use crate::linkable::{LinkCore, Linkable, Notify, linkable_api};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 /// A counting semaphore (gevent's `Semaphore`). Cloning gives another
@@ -192,22 +192,9 @@ impl Semaphore {
         self.acquire()?;
         Ok(SemaphoreGuard(self))
     }
-
-    /// Calls `f` in the hub when a permit is free; `f` must not block.
-    pub fn rawlink(&self, f: impl FnMut() + 'static) -> LinkId {
-        self.0.core.rawlink(&*self.0, Box::new(f))
-    }
-
-    /// Removes a link.
-    pub fn unlink(&self, id: LinkId) -> bool {
-        self.0.core.links.remove(id)
-    }
-
-    /// Links and waiters not yet notified (gevent's `linkcount`).
-    pub fn linkcount(&self) -> usize {
-        self.0.core.linkcount()
-    }
 }
+
+linkable_api!(impl [] Semaphore, exception: |_| None);
 
 impl std::fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -222,20 +209,6 @@ impl std::fmt::Debug for Semaphore {
             self.counter(),
             self.linkcount()
         )
-    }
-}
-
-impl Waitable for Semaphore {
-    fn ready(&self) -> bool {
-        Semaphore::ready(self)
-    }
-
-    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
-        self.0.core.rawlink(&*self.0, f)
-    }
-
-    fn unlink(&self, id: LinkId) -> bool {
-        Semaphore::unlink(self, id)
     }
 }
 

@@ -33,7 +33,7 @@ use crate::core::CallbackEntry;
 use crate::error::{Error, Result};
 use crate::greenlet::raw::{self, WakeToken};
 use crate::hub::{Hub, after_switch_data, get_hub, invalid_switch};
-use crate::linkable::Notify;
+use crate::linkable::{Notify, schedule_notify};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 type Slot<T> = Rc<Cell<Option<T>>>;
@@ -71,13 +71,8 @@ impl<T: 'static> QInner<T> {
     }
 
     fn schedule_unlock(&self) {
-        if !self.unlock_scheduled.replace(true)
-            && let Some(me) = self.me.upgrade()
-        {
-            self.hub
-                .loop_()
-                .push_callback(CallbackEntry::Notify(me as Rc<dyn Notify>));
-        }
+        let me = self.me.upgrade().map(|m| m as Rc<dyn Notify>);
+        schedule_notify(&self.hub, &self.unlock_scheduled, me);
     }
 
     /// gevent's `_unlock`: move waiting putters' items in while there is
@@ -439,13 +434,8 @@ impl<T: 'static> Notify for ChInner<T> {
 
 impl<T: 'static> ChInner<T> {
     fn schedule_unlock(&self) {
-        if !self.unlock_scheduled.replace(true)
-            && let Some(me) = self.me.upgrade()
-        {
-            self.hub
-                .loop_()
-                .push_callback(CallbackEntry::Notify(me as Rc<dyn Notify>));
-        }
+        let me = self.me.upgrade().map(|m| m as Rc<dyn Notify>);
+        schedule_notify(&self.hub, &self.unlock_scheduled, me);
     }
 }
 

@@ -747,21 +747,3 @@ impl<T: 'static> Waitable for Greenlet<T> {
         Greenlet::exception(self)
     }
 }
-
-impl<T: 'static> Waitable for &Greenlet<T> {
-    fn ready(&self) -> bool {
-        Greenlet::ready(self)
-    }
-
-    fn rawlink(&self, mut f: Box<dyn FnMut()>) -> LinkId {
-        self.add_link(Box::new(move |_| f()))
-    }
-
-    fn unlink(&self, id: LinkId) -> bool {
-        Greenlet::unlink(self, id)
-    }
-
-    fn exception(&self) -> Option<Error> {
-        Greenlet::exception(self)
-    }
-}
