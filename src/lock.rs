@@ -57,6 +57,13 @@ impl Linkable for SemInner {
     }
 }
 
+impl Default for Semaphore {
+    /// gevent's `Semaphore()`: one permit.
+    fn default() -> Self {
+        Semaphore::new(1).expect("1 is a valid semaphore value")
+    }
+}
+
 impl Semaphore {
     /// A semaphore with `value` permits.
     ///

@@ -130,7 +130,10 @@ mod TestSemaphoreFair {
     fn test_fair_or_hangs() {
         // If the lock isn't fair, this hangs, spinning between the last two
         // greenlets. See https://github.com/gevent/gevent/issues/1487
-        let _d = common::deadline("TestSemaphoreFair::test_fair_or_hangs", common::TEST_DEADLINE);
+        let _d = common::deadline(
+            "TestSemaphoreFair::test_fair_or_hangs",
+            common::TEST_DEADLINE,
+        );
         let errors = ErrorLog::install();
         let sem = Semaphore::new(1).unwrap();
         let should_quit: Quit = Rc::default();
