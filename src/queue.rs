@@ -293,6 +293,25 @@ impl<T: 'static> Queue<T> {
     where
         T: Clone,
     {
+        self.peek_spec(None)
+    }
+
+    /// Like [`peek`](Self::peek), giving up after `timeout` with
+    /// [`Error::Empty`] (gevent's `peek(timeout=..)`).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn peek_timeout(&self, timeout: impl TimeoutArg) -> Result<T>
+    where
+        T: Clone,
+    {
+        self.peek_spec(Some(timeout.timeout_spec()?))
+    }
+
+    fn peek_spec(&self, timeout: Option<TimeoutSpec>) -> Result<T>
+    where
+        T: Clone,
+    {
         loop {
             if let Some(v) = self.0.items.borrow().front() {
                 return Ok(v.clone());
@@ -303,7 +322,7 @@ impl<T: 'static> Queue<T> {
             self.0.hub.ensure_can_block()?;
             let token = raw::park_token();
             self.0.getters.borrow_mut().push_front(token.clone());
-            let r = park(&self.0.hub, token.clone(), None, Error::Empty);
+            let r = park(&self.0.hub, token.clone(), timeout.clone(), Error::Empty);
             self.0.getters.borrow_mut().retain(|t| !t.same(&token));
             r?;
         }
@@ -470,6 +489,16 @@ impl<T: 'static> Channel<T> {
     /// Always 0: a channel holds nothing.
     pub fn qsize(&self) -> usize {
         0
+    }
+
+    /// Always true: a channel holds nothing (gevent's `Channel.empty`).
+    pub fn empty(&self) -> bool {
+        true
+    }
+
+    /// Always true: a channel has no room (gevent's `Channel.full`).
+    pub fn full(&self) -> bool {
+        true
     }
 
     /// Hands `item` to a getter, blocking until one has taken it.
