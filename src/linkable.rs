@@ -81,6 +81,13 @@ macro_rules! linkable_api {
             }
         }
 
+        impl<$($gen)*> PartialEq for $ty {
+            /// Identity: both handles name the same object.
+            fn eq(&self, other: &Self) -> bool {
+                std::rc::Rc::ptr_eq(&self.0, &other.0)
+            }
+        }
+
         impl<$($gen)*> $crate::linkable::Waitable for $ty {
             fn ready(&self) -> bool {
                 $crate::linkable::Linkable::is_ready(&*self.0)

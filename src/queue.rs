@@ -42,6 +42,13 @@ type Slot<T> = Rc<Cell<Option<T>>>;
 /// another handle to the same queue.
 pub struct Queue<T: 'static>(Rc<QInner<T>>);
 
+impl<T> PartialEq for Queue<T> {
+    /// Identity: both handles name the same queue.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl<T> Clone for Queue<T> {
     fn clone(&self) -> Self {
         Queue(self.0.clone())
@@ -395,6 +402,13 @@ fn park(
 /// A rendezvous between greenlets (gevent's `Channel`): `put` returns only
 /// once a getter has taken the item.
 pub struct Channel<T: 'static>(Rc<ChInner<T>>);
+
+impl<T> PartialEq for Channel<T> {
+    /// Identity: both handles name the same channel.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 impl<T> Clone for Channel<T> {
     fn clone(&self) -> Self {

@@ -162,10 +162,7 @@ mod TestLink {
 
     #[test]
     fn test_link_to_asyncresult_exception() {
-        let _d = common::deadline(
-            "test_link_to_asyncresult_exception",
-            common::TEST_DEADLINE,
-        );
+        let _d = common::deadline("test_link_to_asyncresult_exception", common::TEST_DEADLINE);
         let err = expected_error("test_link_to_asyncresult_exception");
         let e = err.clone();
         let p = spawn(move || getcurrent().throw(e).map(|_| 0));
@@ -428,10 +425,7 @@ mod links_test_case {
         assert!(!p.started(), "{p:?}"); // assertFalse(p, p)
 
         let r = event.get();
-        assert!(
-            matches!(&r, Err(e) if as_expected(e).is_some()),
-            "{r:?}"
-        );
+        assert!(matches!(&r, Err(e) if as_expected(e).is_some()), "{r:?}");
         let got = queue.get().unwrap();
         assert!(got == *p, "{got:?} != {p:?}");
         sleep(DELAY).unwrap();
@@ -446,11 +440,7 @@ mod links_test_case {
 
     /// TestRaise_link's `test_raise`.
     pub fn test_raise(link_method: LinkMethod) {
-        let p = spawn(|| {
-            getcurrent()
-                .throw(expected_error("test_raise"))
-                .map(|_| 0)
-        });
+        let p = spawn(|| getcurrent().throw(expected_error("test_raise")).map(|_| 0));
         for _ in 0..3 {
             _test_raise(&p, link_method);
         }
@@ -480,10 +470,7 @@ mod TestReturn_link_value {
 
     #[test]
     fn test_return() {
-        let _d = common::deadline(
-            "TestReturn_link_value::test_return",
-            common::TEST_DEADLINE,
-        );
+        let _d = common::deadline("TestReturn_link_value::test_return", common::TEST_DEADLINE);
         links_test_case::test_return(LinkMethod::LinkValue);
     }
 
@@ -654,6 +641,24 @@ mod TestStuff {
         assert!(r == [10, 20] || r == [20, 10], "{r:?}");
     }
 
+    /// What the listeners unlink from: `p.unlink(listener)` on a greenlet
+    /// or an AsyncResult.
+    trait Unlink {
+        fn unlink_id(&self, id: LinkId) -> bool;
+    }
+
+    impl Unlink for Greenlet<i32> {
+        fn unlink_id(&self, id: LinkId) -> bool {
+            self.unlink(id)
+        }
+    }
+
+    impl Unlink for AsyncResult<i32> {
+        fn unlink_id(&self, id: LinkId) -> bool {
+            self.unlink(id)
+        }
+    }
+
     /// gevent's `TestStuff.Results`: listener1 unlinks listener2 and the
     /// reverse. Links are closures, so each listener finds the other's
     /// `LinkId` in a shared cell.
@@ -665,24 +670,32 @@ mod TestStuff {
     }
 
     impl Results {
-        fn listener1(&self, p: &Greenlet<i32>) {
-            p.unlink(self.id2.get().unwrap());
+        fn listener1(&self, p: &impl Unlink) {
+            p.unlink_id(self.id2.get().unwrap());
             self.results.borrow_mut().push(5);
             panic!("listener1");
         }
 
-        fn listener2(&self, p: &Greenlet<i32>) {
-            p.unlink(self.id1.get().unwrap());
+        fn listener2(&self, p: &impl Unlink) {
+            p.unlink_id(self.id1.get().unwrap());
             self.results.borrow_mut().push(5);
             panic!("listener2");
         }
 
-        fn listener3(&self, _p: &Greenlet<i32>) {
+        fn listener3(&self, _p: &impl Unlink) {
             panic!("listener3");
         }
     }
 
-    fn _test_multiple_listeners_error_unlink(p: &Greenlet<i32>, link: LinkMethod) {
+    /// A listener, called with the object it is linked to.
+    type Listener<P> = Box<dyn FnOnce(&P)>;
+
+    /// `_test_multiple_listeners_error_unlink(_p, link)`: `link` links a
+    /// listener to `p` (gevent passes the bound `p.link` / `p.rawlink`).
+    fn _test_multiple_listeners_error_unlink<P: Unlink + 'static>(
+        _p: &P,
+        link: impl Fn(Listener<P>) -> LinkId,
+    ) {
         // notification must not happen after unlink even though the
         // notification process has been already started
         let results = Rc::new(Results::default());
@@ -690,13 +703,13 @@ mod TestStuff {
         let r = results.clone();
         results
             .id1
-            .set(Some(link_by(p, link, move |g| r.listener1(g))));
+            .set(Some(link(Box::new(move |g: &P| r.listener1(g)))));
         let r = results.clone();
         results
             .id2
-            .set(Some(link_by(p, link, move |g| r.listener2(g))));
+            .set(Some(link(Box::new(move |g: &P| r.listener2(g)))));
         let r = results.clone();
-        link_by(p, link, move |g| r.listener3(g));
+        link(Box::new(move |g: &P| r.listener3(g)));
         sleep(DELAY * 10.0).unwrap();
         assert_eq!(vec![5], *results.results.borrow());
     }
@@ -708,7 +721,7 @@ mod TestStuff {
             common::TEST_DEADLINE,
         );
         let p = spawn(|| Ok(5));
-        _test_multiple_listeners_error_unlink(&p, LinkMethod::Link);
+        _test_multiple_listeners_error_unlink(&p, |f| link_by(&p, LinkMethod::Link, f));
         p.kill().unwrap();
     }
 
@@ -719,7 +732,33 @@ mod TestStuff {
             common::TEST_DEADLINE,
         );
         let p = spawn(|| Ok(5));
-        _test_multiple_listeners_error_unlink(&p, LinkMethod::Rawlink);
+        _test_multiple_listeners_error_unlink(&p, |f| link_by(&p, LinkMethod::Rawlink, f));
+    }
+
+    #[test]
+    fn test_multiple_listeners_error_unlink_AsyncResult_rawlink() {
+        let _d = common::deadline(
+            "test_multiple_listeners_error_unlink_AsyncResult_rawlink",
+            common::TEST_DEADLINE,
+        );
+        let e = AsyncResult::new();
+        let e2 = e.clone();
+        spawn(move || {
+            e2.set(6);
+            Ok(())
+        });
+        // gevent calls an AsyncResult's rawlink callbacks with the
+        // AsyncResult itself; a Rust rawlink callback takes no argument, so
+        // it captures a handle.
+        _test_multiple_listeners_error_unlink(&e, |f| {
+            let me = e.clone();
+            let mut f = Some(f);
+            e.rawlink(move || {
+                if let Some(f) = f.take() {
+                    f(&me)
+                }
+            })
+        });
     }
 }
 
@@ -1791,19 +1830,6 @@ mod TestDeadPropertyDuringSwitch {
 
 // Not ported from test__greenlet.py:
 //
-// * TestLink: test_link_to_asyncresult, test_link_to_asyncresult_exception
-//   (not yet ported: needs gevent::event::AsyncResult); test_link_to_queue
-//   (not yet ported: needs gevent::queue::Queue); test_link_to_channel (not
-//   yet ported: needs gevent::queue::Channel).
-// * TestReturn_link and TestReturn_link_value: test_return, test_kill; and
-//   TestRaise_link and TestRaise_link_exception: test_raise (not yet
-//   ported: `set_links` links AsyncResult, Queue(1).put and Channel.put;
-//   needs gevent::event::AsyncResult, gevent::queue::Queue and
-//   gevent::queue::Channel).
-// * TestStuff.test_wait_noerrors (not yet ported: links an AsyncResult to
-//   a dead greenlet; needs gevent::event::AsyncResult).
-// * TestStuff.test_multiple_listeners_error_unlink_AsyncResult_rawlink (not
-//   yet ported: needs gevent::event::AsyncResult).
 // * TestStr: test_function, test_method, test_subclass (Python-only: the
 //   text of repr()).
 // * TestBasic.test_spawn_non_callable (Python-only: spawning a non-callable

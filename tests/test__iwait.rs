@@ -2,20 +2,70 @@
 //! iterator, and leaving it (gevent's context-manager exit, here dropping
 //! the `Iwait`) unlinks what it still watches.
 //!
-//! Every method of this file waits on `gevent.lock.Semaphore` objects,
-//! which the crate does not have yet; doing the same with greenlets would
-//! be a different test, so none is ported for now.
+//! gevent's `assertEqual(sem, ready)` compares semaphores by identity (they
+//! define no `__eq__`); `iwait` yields references into the slice it was
+//! given, so identity is `std::ptr::eq` with that slice's element.
 
 mod common;
 
-// Not ported (class Testiwait):
-// - test_noiter: not yet ported: needs gevent::lock::Semaphore
-//   (`iwait((sem1, sem2))` over two semaphores; the first `next()` gives
-//   sem1 once a spawned greenlet released it).
-// - test_iwait_partial: not yet ported: needs gevent::lock::Semaphore
-//   (`iwait_timeout(&[sem], 0.01)`, one `next()` gives sem, then the
-//   iterator is dropped half consumed; the releasing greenlet's `get()`
-//   succeeds).
-// - test_iwait_nogarbage: not yet ported: needs gevent::lock::Semaphore
-//   (and its `linkcount()`: 1 on sem2 while the iterator is alive, 0 after
-//   it is dropped).
+use gevent::lock::Semaphore;
+use gevent::{iwait, iwait_timeout, spawn};
+
+#[allow(non_snake_case)]
+mod Testiwait {
+    use super::*;
+
+    #[test]
+    fn test_noiter() {
+        let _d = common::deadline("test_noiter", common::TEST_DEADLINE);
+        // Test that gevent.iwait returns objects which can be iterated upon
+        // without additional calls to iter()
+
+        // Semaphore() has the default value 1.
+        let sem1 = Semaphore::new(1).unwrap();
+        let sem2 = Semaphore::new(1).unwrap();
+
+        let s = sem1.clone();
+        spawn(move || s.release());
+        let objs = [sem1, sem2];
+        let ready = iwait(&objs).next().unwrap().unwrap();
+        assert!(std::ptr::eq(&objs[0], ready), "{:?} != {ready:?}", objs[0]);
+    }
+
+    #[test]
+    fn test_iwait_partial() {
+        let _d = common::deadline("test_iwait_partial", common::TEST_DEADLINE);
+        // Test that the iwait context manager allows the iterator to be
+        // consumed partially without a memory leak.
+
+        let sem = Semaphore::new(1).unwrap();
+        let s = sem.clone();
+        let let_ = spawn(move || s.release());
+        let objs = [sem];
+        {
+            let mut iterator = iwait_timeout(&objs, 0.01).unwrap();
+            let next = iterator.next().unwrap().unwrap();
+            assert!(std::ptr::eq(&objs[0], next), "{:?} != {next:?}", objs[0]);
+        }
+        let_.get().unwrap();
+    }
+
+    #[test]
+    fn test_iwait_nogarbage() {
+        let _d = common::deadline("test_iwait_nogarbage", common::TEST_DEADLINE);
+        let sem1 = Semaphore::new(1).unwrap();
+        let sem2 = Semaphore::new(1).unwrap();
+        let s = sem1.clone();
+        let let_ = spawn(move || s.release());
+        let objs = [sem1, sem2.clone()];
+        {
+            let mut iterator = iwait(&objs);
+            let next = iterator.next().unwrap().unwrap();
+            assert!(std::ptr::eq(&objs[0], next), "{:?} != {next:?}", objs[0]);
+            assert_eq!(sem2.linkcount(), 1);
+        }
+
+        assert_eq!(sem2.linkcount(), 0);
+        let_.get().unwrap();
+    }
+}
