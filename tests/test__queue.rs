@@ -53,7 +53,7 @@ fn is_runtime_error(err: &Error) -> bool {
 
 /// The queue kinds `UsesOnlyOneItemMixin` runs on (`_makeOne` and the
 /// methods the mixin calls), with the mixin's class attribute.
-trait OneItemQueue<T: 'static>: Clone + 'static {
+trait OneItemQueue<T: 'static>: Clone + fmt::Debug + 'static {
     /// `SUPPORTS_PUTTING_WITHOUT_GETTING`.
     const SUPPORTS_PUTTING_WITHOUT_GETTING: bool;
     /// `self._makeOne(*args)`: `Some(n)` for `_makeOne(n)`.
@@ -61,6 +61,8 @@ trait OneItemQueue<T: 'static>: Clone + 'static {
     fn put(&self, item: T) -> Result<()>;
     fn try_put(&self, item: T) -> Result<()>;
     fn get(&self) -> Result<T>;
+    fn empty(&self) -> bool;
+    fn full(&self) -> bool;
 }
 
 impl<T: 'static> OneItemQueue<T> for Queue<T> {
@@ -76,6 +78,12 @@ impl<T: 'static> OneItemQueue<T> for Queue<T> {
     }
     fn get(&self) -> Result<T> {
         Queue::get(self)
+    }
+    fn empty(&self) -> bool {
+        Queue::empty(self)
+    }
+    fn full(&self) -> bool {
+        Queue::full(self)
     }
 }
 
@@ -97,6 +105,12 @@ impl<T: 'static> OneItemQueue<T> for Channel<T> {
     }
     fn get(&self) -> Result<T> {
         Channel::get(self)
+    }
+    fn empty(&self) -> bool {
+        Channel::empty(self)
+    }
+    fn full(&self) -> bool {
+        Channel::full(self)
     }
 }
 
@@ -126,6 +140,48 @@ fn put_nowait_simple<Q: OneItemQueue<i32>>() {
         assert!(matches!(result[0], Err(Error::Full)), "{result:?}");
     }
     assert!(matches!(result[1], Err(Error::Full)), "{result:?}");
+    assert_no_errors(&errors);
+}
+
+/// `UsesOnlyOneItemMixin.test_put_nowait_unlock`: put_nowait must work
+/// from the mainloop.
+fn put_nowait_unlock<Q: OneItemQueue<i32>>() {
+    let errors = ErrorLog::install();
+    let result: Rc<RefCell<Vec<Result<()>>>> = Rc::default();
+    let q = Q::make_one(None);
+    let q2 = q.clone();
+    let p = spawn(move || q2.get());
+
+    assert!(q.empty(), "{q:?}");
+    // if SUPPORTS_PUTTING_WITHOUT_GETTING: assertFull = self.assertFalse
+    // else: assertFull = self.assertTrue
+    let assert_full = |full: bool| {
+        assert_eq!(full, !Q::SUPPORTS_PUTTING_WITHOUT_GETTING, "{q:?}");
+    };
+
+    assert_full(q.full());
+    sleep(0.001).unwrap();
+
+    assert!(q.empty(), "{q:?}");
+    assert_full(q.full());
+
+    // get_hub().loop.run_callback(store_result, q.put_nowait, 10)
+    let (r, q3) = (result.clone(), q.clone());
+    get_hub()
+        .loop_()
+        .run_callback(move || r.borrow_mut().push(q3.try_put(10)));
+
+    assert!(!p.ready(), "{p:?}");
+    sleep(0.001).unwrap();
+
+    assert!(
+        matches!(result.borrow().as_slice(), [Ok(())]),
+        "{:?}",
+        result.borrow()
+    );
+    assert!(p.ready(), "{p:?}");
+    assert_full(q.full());
+    assert!(q.empty(), "{q:?}");
     assert_no_errors(&errors);
 }
 
@@ -195,42 +251,10 @@ mod TestQueue {
         put_nowait_simple::<Queue<i32>>();
     }
 
-    // put_nowait must work from the mainloop
     #[test]
     fn test_put_nowait_unlock() {
         let _d = common::deadline("TestQueue::test_put_nowait_unlock", common::TEST_DEADLINE);
-        let errors = ErrorLog::install();
-        let result: Rc<RefCell<Vec<Result<()>>>> = Rc::default();
-        let q: Queue<i32> = Queue::new(None);
-        let q2 = q.clone();
-        let p = spawn(move || q2.get());
-
-        assert!(q.empty(), "{q:?}");
-        // SUPPORTS_PUTTING_WITHOUT_GETTING: assertFull = self.assertFalse
-        assert!(!q.full(), "{q:?}");
-        sleep(0.001).unwrap();
-
-        assert!(q.empty(), "{q:?}");
-        assert!(!q.full(), "{q:?}");
-
-        // get_hub().loop.run_callback(store_result, q.put_nowait, 10)
-        let (r, q3) = (result.clone(), q.clone());
-        get_hub()
-            .loop_()
-            .run_callback(move || r.borrow_mut().push(q3.try_put(10)));
-
-        assert!(!p.ready(), "{p:?}");
-        sleep(0.001).unwrap();
-
-        assert!(
-            matches!(result.borrow().as_slice(), [Ok(())]),
-            "{:?}",
-            result.borrow()
-        );
-        assert!(p.ready(), "{p:?}");
-        assert!(!q.full(), "{q:?}");
-        assert!(q.empty(), "{q:?}");
-        assert_no_errors(&errors);
+        put_nowait_unlock::<Queue<i32>>();
     }
 
     #[test]
@@ -304,6 +328,30 @@ mod TestQueue {
         q.put("hi").unwrap();
         assert_eq!(q.peek().unwrap(), "hi");
         assert_eq!(q.get().unwrap(), "hi");
+        assert_no_errors(&errors);
+    }
+
+    #[test]
+    fn test_peek_empty() {
+        let _d = common::deadline("TestQueue::test_peek_empty", common::TEST_DEADLINE);
+        let errors = ErrorLog::install();
+        let q: Queue<i32> = Queue::new(None);
+        // No putters waiting, in the main loop: LoopExit
+        let r = q.peek();
+        assert!(matches!(r, Err(Error::LoopExit(_))), "{r:?}");
+
+        let waiter = |q: Queue<i32>| {
+            // self.assertRaises(Empty, q.peek, timeout=0.01)
+            let r = q.peek_timeout(0.01);
+            assert!(matches!(r, Err(Error::Empty)), "{r:?}");
+        };
+        let q2 = q.clone();
+        let g = spawn(move || {
+            waiter(q2);
+            Ok(())
+        });
+        sleep(0.1).unwrap();
+        g.join().unwrap();
         assert_no_errors(&errors);
     }
 
@@ -475,12 +523,58 @@ mod TestChannel {
     }
 
     #[test]
+    fn test_put_nowait_unlock() {
+        let _d = common::deadline("TestChannel::test_put_nowait_unlock", common::TEST_DEADLINE);
+        put_nowait_unlock::<Channel<i32>>();
+    }
+
+    #[test]
     fn test_send_last() {
         let _d = common::deadline("TestChannel::test_send_last", common::TEST_DEADLINE);
         send_last::<Channel<&'static str>>();
     }
 
     // --- TestChannel ---
+
+    #[test]
+    fn test_get_nowait_unlock_channel() {
+        let _d = common::deadline(
+            "TestChannel::test_get_nowait_unlock_channel",
+            common::TEST_DEADLINE,
+        );
+        let errors = ErrorLog::install();
+        // get_nowait runs fine in the hub, and
+        // it switches to a waiting putter if needed.
+        let result: Rc<RefCell<Vec<Result<i32>>>> = Rc::default();
+        let q: Channel<i32> = Channel::new();
+        let q2 = q.clone();
+        let p = spawn(move || q2.put(5));
+
+        assert!(q.empty());
+        assert!(q.full());
+
+        sleep(0.001).unwrap();
+        assert!(q.empty());
+        assert!(q.full());
+
+        // get_hub().loop.run_callback(store_result, q.get_nowait)
+        let (r, q3) = (result.clone(), q.clone());
+        get_hub()
+            .loop_()
+            .run_callback(move || r.borrow_mut().push(q3.try_get()));
+        sleep(0.001).unwrap();
+        assert!(q.empty());
+        assert!(q.full());
+        assert!(
+            matches!(result.borrow().as_slice(), [Ok(5)]),
+            "{:?}",
+            result.borrow()
+        );
+        assert!(p.ready());
+        assert!(p.dead());
+        assert!(q.empty());
+        assert_no_errors(&errors);
+    }
 
     #[test]
     fn test_zero_max_size() {
@@ -815,9 +909,10 @@ mod TestPutInterruptChannel {
     }
 
     fn wait(queue: &Channel<i32>, timeout: impl TimeoutArg) -> Result<()> {
-        // `while not self.queue.full(): self.queue.put(1)`: gevent's
-        // Channel.full() is always True, so the loop never puts (the crate
-        // has no Channel::full; see the note at the end of the file).
+        // Channel::full() is always true, so the loop never puts.
+        while !queue.full() {
+            queue.put(1)?;
+        }
         queue.put_timeout(2, timeout)
     }
 
@@ -835,9 +930,6 @@ mod TestPutInterruptChannel {
 // - test_init_and_bottleneck_methods (TestQueue; skipped by gevent for
 //   TestChannel): Python subclass hooks (`_init`/`_get`/`_put` overridden
 //   in a subclass); Rust types have no such hooks.
-// - test_put_nowait_unlock (TestChannel): needs Channel::empty() and
-//   Channel::full() (gevent: both always True), which the crate lacks
-//   (API gap).
 //
 // SubscriptMixin
 // - test_subscript (TestQueue, TestChannel, TestLifoQueue,
@@ -849,8 +941,6 @@ mod TestPutInterruptChannel {
 //   above on Queue, through TestQueue.
 //
 // TestQueue
-// - test_peek_empty: needs a timed peek (`q.peek(timeout=0.01)` raising
-//   Empty), which the crate lacks (API gap: Queue::peek_timeout).
 // - test_subclass_assign_queue: Python subclass hook (`_init` assigning
 //   `self.queue`).
 // - test_task_done, test_issue_45: not yet ported: needs
@@ -862,9 +952,6 @@ mod TestPutInterruptChannel {
 //   (issue 3).
 //
 // TestChannel
-// - test_get_nowait_unlock_channel: needs Channel::empty() and
-//   Channel::full() (always True in gevent), which the crate lacks (API
-//   gap).
 // - test_iterable: not yet ported: needs Channel iteration (issue 3).
 //
 // TestLifoQueue, TestPriorityQueue (test_subscript only): Python generic
