@@ -116,6 +116,9 @@ pub(crate) struct Inner {
     slot: Cell<usize>,
     id: u64,
     name: RefCell<Option<Rc<str>>>,
+    /// Greenlet-local values (`gevent::local`), dropped when the greenlet's
+    /// function ends, on its own stack.
+    locals: RefCell<Option<std::collections::HashMap<u64, Rc<dyn Any>>>>,
     /// The stack has only a canary, to be checked at every switch away.
     canary: Cell<bool>,
 }
@@ -193,6 +196,7 @@ fn init_state(p: *const ThreadState) -> &'static ThreadState {
         slot: Cell::new(usize::MAX),
         id: 0,
         name: RefCell::new(Some("MainGreenlet".into())),
+        locals: RefCell::new(None),
         canary: Cell::new(false),
     });
     let st = Box::new(ThreadState {
@@ -638,9 +642,46 @@ extern "C" fn entry(tr: Transfer) -> ! {
     let msg = unsafe { receive(tr) };
     let me = state().current.get();
     let result = run_body(me, msg);
+    drop_locals(me);
     // SAFETY: `me` is the running greenlet, kept alive by its registry
     // entry until the switch below has been received.
     unsafe { final_switch(me, result) }
+}
+
+/// Drops the greenlet-local values of a greenlet whose function ended,
+/// still on its stack; a panicking destructor is reported, not propagated.
+fn drop_locals(me: *const Inner) {
+    // SAFETY: see `entry`.
+    let me = unsafe { &*me };
+    let locals = me.locals.borrow_mut().take();
+    if locals.is_some() && catch_unwind(AssertUnwindSafe(move || drop(locals))).is_err() {
+        log::error!("gevent: a greenlet-local value panicked while dropped");
+    }
+}
+
+/// The running greenlet's local value under `key` (`gevent::local`).
+pub(crate) fn local_get(key: u64) -> Option<Rc<dyn Any>> {
+    // SAFETY: current always points to a live Inner.
+    let me = unsafe { &*current_ptr() };
+    me.locals.borrow().as_ref().and_then(|m| m.get(&key).cloned())
+}
+
+/// Sets the running greenlet's local value under `key`; returns the old one
+/// (dropped by the caller, outside the borrow).
+pub(crate) fn local_set(key: u64, value: Rc<dyn Any>) -> Option<Rc<dyn Any>> {
+    // SAFETY: current always points to a live Inner.
+    let me = unsafe { &*current_ptr() };
+    me.locals
+        .borrow_mut()
+        .get_or_insert_with(Default::default)
+        .insert(key, value)
+}
+
+/// Removes the running greenlet's local value under `key`.
+pub(crate) fn local_remove(key: u64) -> Option<Rc<dyn Any>> {
+    // SAFETY: current always points to a live Inner.
+    let me = unsafe { &*current_ptr() };
+    me.locals.borrow_mut().as_mut().and_then(|m| m.remove(&key))
 }
 
 fn run_body(me: *const Inner, msg: Msg) -> Msg {
@@ -963,6 +1004,7 @@ impl RawGreenlet {
             slot: Cell::new(usize::MAX),
             id,
             name: RefCell::new(None),
+            locals: RefCell::new(None),
             canary: Cell::new(false),
         }))
     }
