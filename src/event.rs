@@ -19,13 +19,18 @@
 //! Waiters wake in the order they began to wait. `set()` followed at once by
 //! `clear()` still wakes every greenlet that was waiting.
 //!
+//! Another thread sets them through a `Send` handle
+//! ([`Event::threadsafe`], [`AsyncResult::threadsafe`]), which runs the
+//! `set` on the owner's thread (gevent's cross-thread `set`, through the
+//! hub's `run_callback_threadsafe`).
+//!
 //! # Differences from gevent
 //! `Event::wait_timeout` returns `Ok(false)` on timeout (gevent returns
 //! the flag, False); `AsyncResult::get_timeout` returns `Err(Timeout)`, as
 //! gevent raises. `AsyncResult` is not callable as a link target: link a
 //! greenlet to it with `g.link(move |g| result.set_from(g))`. Both are
-//! per-thread objects (`!Send`); the cross-thread `set` arrives with the
-//! thread pool.
+//! per-thread objects (`!Send`): other threads use the thread-safe handles,
+//! and only the owner thread's greenlets can wait.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -128,6 +133,47 @@ impl Event {
 }
 
 linkable_api!(impl [] Event, exception: |_| None);
+
+impl Event {
+    /// A `Send` handle that sets (or clears) this event from any thread;
+    /// the change happens on this event's thread at its loop's next
+    /// iteration. While a handle exists the loop is kept alive.
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the hub is gone.
+    pub fn threadsafe(&self) -> Result<ThreadSafeEvent> {
+        let remote = crate::remote::Remote::register(&self.0.core.hub, Rc::new(self.clone()))?;
+        Ok(ThreadSafeEvent(remote))
+    }
+}
+
+/// Sets an [`Event`] from any thread (see [`Event::threadsafe`]).
+#[derive(Clone)]
+pub struct ThreadSafeEvent(crate::remote::Remote);
+
+impl ThreadSafeEvent {
+    /// Sets the event (on its thread, soon).
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the event's hub is gone.
+    pub fn set(&self) -> Result<()> {
+        self.0.call(|e: &Event| e.set())
+    }
+
+    /// Clears the event (on its thread, soon).
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the event's hub is gone.
+    pub fn clear(&self) -> Result<()> {
+        self.0.call(|e: &Event| e.clear())
+    }
+}
+
+impl std::fmt::Debug for ThreadSafeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<ThreadSafeEvent>")
+    }
+}
 
 impl std::fmt::Debug for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -355,6 +401,53 @@ impl<T: 'static> AsyncResult<T> {
 }
 
 linkable_api!(impl [T: 'static] AsyncResult<T>, exception: |r| r.exception());
+
+impl<T: Send + 'static> AsyncResult<T> {
+    /// A `Send` handle that sets this result from any thread (gevent's
+    /// cross-thread `AsyncResult.set`); the value is delivered on this
+    /// result's thread at its loop's next iteration. While a handle exists
+    /// the loop is kept alive.
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the hub is gone.
+    pub fn threadsafe(&self) -> Result<ThreadSafeAsyncResult<T>> {
+        let remote = crate::remote::Remote::register(&self.0.core.hub, Rc::new(self.clone()))?;
+        Ok(ThreadSafeAsyncResult(remote, std::marker::PhantomData))
+    }
+}
+
+/// Sets an [`AsyncResult`] from any thread (see [`AsyncResult::threadsafe`]).
+pub struct ThreadSafeAsyncResult<T>(crate::remote::Remote, std::marker::PhantomData<fn(T)>);
+
+impl<T> Clone for ThreadSafeAsyncResult<T> {
+    fn clone(&self) -> Self {
+        ThreadSafeAsyncResult(self.0.clone(), std::marker::PhantomData)
+    }
+}
+
+impl<T: Send + 'static> ThreadSafeAsyncResult<T> {
+    /// Sets the value (on the result's thread, soon).
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the result's hub is gone.
+    pub fn set(&self, value: T) -> Result<()> {
+        self.0.call(move |r: &AsyncResult<T>| r.set(value))
+    }
+
+    /// Sets an error (on the result's thread, soon).
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the result's hub is gone.
+    pub fn set_exception(&self, err: Error) -> Result<()> {
+        self.0.call(move |r: &AsyncResult<T>| r.set_exception(err))
+    }
+}
+
+impl<T> std::fmt::Debug for ThreadSafeAsyncResult<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<ThreadSafeAsyncResult>")
+    }
+}
 
 impl<T: 'static> std::fmt::Debug for AsyncResult<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

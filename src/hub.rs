@@ -90,6 +90,8 @@ pub(crate) struct HubInner {
     lp: Loop,
     destroyed: Cell<bool>,
     handle_error: RefCell<Option<HandleError>>,
+    /// The cross-thread callback queue, made on first use.
+    threadsafe: RefCell<Option<crate::core::ThreadsafeReceiver>>,
 }
 
 thread_local! {
@@ -180,6 +182,7 @@ impl Hub {
             lp: lp.clone(),
             destroyed: Cell::new(false),
             handle_error: RefCell::new(None),
+            threadsafe: RefCell::new(None),
         }));
         let weak = Rc::downgrade(&hub.0);
         lp.set_error_handler(move |ctx, err| {
@@ -292,6 +295,23 @@ impl Hub {
         raw::unpark();
         watcher.stop();
         r
+    }
+
+    /// A handle any thread can use to run code on this hub's loop (gevent's
+    /// `loop.run_callback_threadsafe`), made on first use.
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] after [`destroy`](Self::destroy); an error of
+    /// the loop if the async watcher cannot be made.
+    pub fn threadsafe_handle(&self) -> Result<crate::core::LoopHandle> {
+        if self.0.destroyed.get() {
+            return Err(Error::HubDestroyed);
+        }
+        let mut ts = self.0.threadsafe.borrow_mut();
+        if ts.is_none() {
+            *ts = Some(crate::core::ThreadsafeReceiver::new(&self.0.lp)?);
+        }
+        Ok(ts.as_ref().expect("just made").handle())
     }
 
     /// Schedules `f` on this hub's loop (gevent's `loop.run_callback`).
@@ -427,6 +447,8 @@ impl Hub {
             return;
         }
         raw::unwind_all(&[]);
+        // Other threads can no longer reach this hub.
+        drop(self.0.threadsafe.borrow_mut().take());
         let hg = &self.0.greenlet;
         if hg.active() {
             self.0.lp.0.stopping.set(true);

@@ -39,6 +39,7 @@ pub mod local;
 pub mod lock;
 pub mod pool;
 pub mod queue;
+mod remote;
 pub(crate) mod stack;
 pub mod timeout;
 mod wait;

@@ -219,6 +219,45 @@ impl std::fmt::Debug for Semaphore {
     }
 }
 
+impl Semaphore {
+    /// A `Send` handle that releases this semaphore from any thread (gevent
+    /// allows a release from a thread without a hub, issue 2013); the
+    /// release happens on the semaphore's thread at its loop's next
+    /// iteration. While a handle exists the loop is kept alive.
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the hub is gone.
+    pub fn threadsafe(&self) -> Result<ThreadSafeSemaphore> {
+        let remote = crate::remote::Remote::register(&self.0.core.hub, Rc::new(self.clone()))?;
+        Ok(ThreadSafeSemaphore(remote))
+    }
+}
+
+/// Releases a [`Semaphore`] from any thread (see [`Semaphore::threadsafe`]).
+#[derive(Clone)]
+pub struct ThreadSafeSemaphore(crate::remote::Remote);
+
+impl ThreadSafeSemaphore {
+    /// Releases one permit (on the semaphore's thread, soon). An
+    /// over-release of a bounded semaphore is reported to its hub.
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] when the semaphore's hub is gone.
+    pub fn release(&self) -> Result<()> {
+        self.0.call(|s: &Semaphore| {
+            if let Err(e) = s.release() {
+                s.0.core.hub.handle_error("Semaphore.release", e);
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for ThreadSafeSemaphore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<ThreadSafeSemaphore>")
+    }
+}
+
 /// Releases its semaphore when dropped.
 pub struct SemaphoreGuard<'a>(&'a Semaphore);
 

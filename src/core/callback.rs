@@ -198,7 +198,7 @@ fn run_entry(inner: &LoopInner, entry: CallbackEntry) {
 
 /// Runs a callback, turning a panic into a report to the loop's error
 /// handler (never unwinding into libev).
-pub(crate) fn call_guarded(inner: &LoopInner, f: Box<dyn FnOnce()>) {
+pub(crate) fn call_guarded<F: FnOnce()>(inner: &LoopInner, f: F) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
         let err = panic_to_error(payload);
         report(inner, "callback", err);

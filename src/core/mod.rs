@@ -37,10 +37,13 @@
 //! its own watcher to keep it alive, as gevent's loop does.
 
 mod callback;
+mod threadsafe;
 mod watcher;
 
 pub use callback::Callback;
 pub(crate) use callback::CallbackEntry;
+pub use threadsafe::LoopHandle;
+pub(crate) use threadsafe::Receiver as ThreadsafeReceiver;
 pub use watcher::{
     Async, AsyncSender, Check, Child, Cleanup, Fork, Idle, Io, Periodic, Prepare, Signal, Stat,
     Timer, Watcher, WatcherKind,
