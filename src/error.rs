@@ -19,14 +19,20 @@ pub struct TimeoutError {
     pub id: u64,
     /// The timer's duration, when known.
     pub seconds: Option<f64>,
+    /// A message given to the timeout (gevent's `Timeout(secs, 'text')`).
+    pub message: Option<Arc<str>>,
 }
 
 impl fmt::Display for TimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.seconds {
-            Some(s) if s == 1.0 => write!(f, "{s} second"),
-            Some(s) => write!(f, "{s} seconds"),
-            None => f.write_str("timed out"),
+            Some(s) if s == 1.0 => write!(f, "{s} second")?,
+            Some(s) => write!(f, "{s} seconds")?,
+            None => f.write_str("timed out")?,
+        }
+        match &self.message {
+            Some(m) => write!(f, ": {m}"),
+            None => Ok(()),
         }
     }
 }

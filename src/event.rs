@@ -337,6 +337,7 @@ impl<T: 'static> AsyncResult<T> {
                     return Err(Error::Timeout(TimeoutError {
                         id: 0,
                         seconds: Some(s),
+                        message: None,
                     }));
                 }
             }
@@ -360,6 +361,7 @@ impl<T: 'static> AsyncResult<T> {
         self.outcome().unwrap_or(Err(Error::Timeout(TimeoutError {
             id: 0,
             seconds: None,
+            message: None,
         })))
     }
 

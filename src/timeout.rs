@@ -39,6 +39,7 @@ pub struct Timeout(Rc<Inner>);
 struct Inner {
     id: u64,
     seconds: Option<f64>,
+    message: Option<std::sync::Arc<str>>,
     error: Option<Error>,
     timer: RefCell<Option<Timer>>,
     fired: Cell<bool>,
@@ -64,10 +65,25 @@ impl Timeout {
         Self::make(seconds, Some(err))
     }
 
+    /// A timeout whose own [`Error::Timeout`] carries `message` (gevent's
+    /// `Timeout(secs, 'text')`: its text ends with the message).
+    pub fn with_message(seconds: Option<f64>, message: impl Into<std::sync::Arc<str>>) -> Timeout {
+        Self::make_with(seconds, None, Some(message.into()))
+    }
+
     fn make(seconds: Option<f64>, error: Option<Error>) -> Timeout {
+        Self::make_with(seconds, error, None)
+    }
+
+    fn make_with(
+        seconds: Option<f64>,
+        error: Option<Error>,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Timeout {
         Timeout(Rc::new(Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             seconds,
+            message,
             error,
             timer: RefCell::new(None),
             fired: Cell::new(false),
@@ -149,6 +165,7 @@ impl Timeout {
             None => Error::Timeout(TimeoutError {
                 id: self.0.id,
                 seconds: self.0.seconds,
+                message: self.0.message.clone(),
             }),
         }
     }

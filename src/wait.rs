@@ -301,6 +301,7 @@ pub fn killall_with<T: 'static>(
                 Err(Error::Timeout(crate::error::TimeoutError {
                     id: 0,
                     seconds: Some(t),
+                    message: None,
                 }))
             } else {
                 Ok(())

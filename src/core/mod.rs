@@ -84,6 +84,7 @@ pub(crate) struct LoopInner {
     switch_interval: Cell<f64>,
     /// Set while a hub is stopping: callbacks are then dropped, not run.
     pub(crate) stopping: Cell<bool>,
+    update_now_calls: Cell<u64>,
 }
 
 /// Backend names as gevent spells them, with their libev flags, in
@@ -346,6 +347,7 @@ impl Loop {
             error_handler: RefCell::new(None),
             switch_interval: Cell::new(DEFAULT_SWITCH_INTERVAL),
             stopping: Cell::new(false),
+            update_now_calls: Cell::new(0),
         });
         // SAFETY: the watchers are boxed inside the Rc'd LoopInner, so they
         // do not move; LoopInner's Drop stops them before freeing. `data`
@@ -441,6 +443,9 @@ impl Loop {
 
     /// Refreshes the cached time (`ev_now_update`).
     pub fn update_now(&self) {
+        self.0
+            .update_now_calls
+            .set(self.0.update_now_calls.get() + 1);
         if let Ok(p) = self.raw_checked() {
             // SAFETY: p is live.
             unsafe { ev::ev_now_update(p) }
@@ -462,6 +467,13 @@ impl Loop {
             .first()
             .copied()
             .unwrap_or("")
+    }
+
+    /// How many times [`update_now`](Self::update_now) was called (gevent's
+    /// tests check that starting a timeout or a sleep refreshes the clock
+    /// exactly once).
+    pub fn update_now_calls(&self) -> u64 {
+        self.0.update_now_calls.get()
     }
 
     /// The backend's file descriptor (the epoll fd), `None` for backends

@@ -359,6 +359,7 @@ impl<T: 'static> Greenlet<T> {
             return Err(Error::Timeout(TimeoutError {
                 id: 0,
                 seconds: Some(secs),
+                message: None,
             }));
         }
         self.result()
@@ -377,6 +378,7 @@ impl<T: 'static> Greenlet<T> {
             return Err(Error::Timeout(TimeoutError {
                 id: 0,
                 seconds: None,
+                message: None,
             }));
         }
         self.result()
@@ -401,6 +403,7 @@ impl<T: 'static> Greenlet<T> {
             None => Err(Error::Timeout(TimeoutError {
                 id: 0,
                 seconds: None,
+                message: None,
             })),
         }
     }

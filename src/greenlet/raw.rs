@@ -663,7 +663,10 @@ fn drop_locals(me: *const Inner) {
 pub(crate) fn local_get(key: u64) -> Option<Rc<dyn Any>> {
     // SAFETY: current always points to a live Inner.
     let me = unsafe { &*current_ptr() };
-    me.locals.borrow().as_ref().and_then(|m| m.get(&key).cloned())
+    me.locals
+        .borrow()
+        .as_ref()
+        .and_then(|m| m.get(&key).cloned())
 }
 
 /// Sets the running greenlet's local value under `key`; returns the old one
