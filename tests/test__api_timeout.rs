@@ -3,7 +3,8 @@
 //! itself or its custom error, can be cancelled inside the block; the
 //! silent form (`with_timeout_silent`); `Timeout(None)` never fires; a
 //! Timeout does not keep its custom error alive; nested timeouts report
-//! the one that fired.
+//! the one that fired; starting a Timeout and `sleep` each refresh the
+//! loop's clock exactly once.
 
 mod common;
 
@@ -13,7 +14,7 @@ use std::time::Instant;
 
 use common::{SMALL_TICK as DELAY, assert_between, elapsed};
 use gevent::timeout::{Timeout, with_timeout_silent};
-use gevent::{Error, Result, sleep};
+use gevent::{Error, Result, get_hub, sleep};
 
 /// The test's `class Error(Exception)`.
 #[derive(Debug)]
@@ -42,6 +43,37 @@ impl std::error::Error for ZeroDivisionError {}
 #[allow(non_snake_case)]
 mod Test {
     use super::*;
+
+    #[test]
+    fn test_timeout_calls_update_now() {
+        let _d = common::deadline("Test::test_timeout_calls_update_now", common::TEST_DEADLINE);
+        // gevent swaps `hub.loop` for a proxy counting `update_now()`;
+        // the crate's loop counts its own calls, so count the difference.
+        let hub = get_hub();
+        let lp = hub.loop_();
+        let before = lp.update_now_calls();
+
+        let t = Timeout::new(Some(DELAY * 2.0));
+        t.run(|| {
+            assert!(t.pending(), "{t:?}");
+            Ok(())
+        })
+        .unwrap();
+
+        assert_eq!(1, lp.update_now_calls() - before);
+    }
+
+    #[test]
+    fn test_sleep_calls_update_now() {
+        let _d = common::deadline("Test::test_sleep_calls_update_now", common::TEST_DEADLINE);
+        let hub = get_hub();
+        let lp = hub.loop_();
+        let before = lp.update_now_calls();
+
+        sleep(0.01).unwrap();
+
+        assert_eq!(1, lp.update_now_calls() - before);
+    }
 
     #[test]
     fn test_api() {
@@ -193,16 +225,15 @@ mod Test {
     }
 }
 
-// Not ported:
+// Adapted:
 // - Test.test_timeout_calls_update_now, Test.test_sleep_calls_update_now:
-//   they replace `hub.loop` with a proxy that counts `loop.update_now()`
-//   calls and assert that entering `with Timeout(DELAY * 2)` (and
-//   `sleep(0.01)`) calls it exactly once. The crate has no way to replace
-//   or observe the hub's loop (`Hub::loop_()` returns the loop itself and
-//   `Loop::update_now` has no hook or counter), so the count cannot be
-//   expressed. Reading the source, `Timeout::start` (src/timeout.rs) and
-//   `sleep` (src/hub.rs) each call `update_now` once and `Timer::start`
-//   does not call it again.
+//   gevent replaces `hub.loop` with a proxy counting `loop.update_now()`
+//   calls (and, for the timeout, a fake timer); the crate's `Loop` counts
+//   them itself (`update_now_calls`), so the ports assert that the count
+//   grows by exactly 1 across the `with Timeout(DELAY * 2)` block and the
+//   `sleep(0.01)`, with the real timer.
+//
+// Not ported:
 // - The flaky-test decorators (`reraises_flaky_timeout`,
 //   `reraises_flaky_race_condition`, `skipOnAppVeyor`, `skipOnPyPy3OnCI`)
 //   have no equivalent: the bodies run as they are.

@@ -103,11 +103,12 @@ mod Test {
     fn test_expires_str() {
         let _d = common::deadline("Test::test_expires_str", common::TEST_DEADLINE);
         // str values are accepted but not documented; they change the
-        // message. The crate has no message on a Timeout's own error: the
-        // nearest form is a custom error carrying the text, which `caused`
-        // still attributes to this timeout (see the note at the end).
-        let timeout = Timeout::with_error(Some(SHOULD_EXPIRE), Error::msg("XXX"));
+        // message
+        let timeout = Timeout::with_message(Some(SHOULD_EXPIRE), "XXX");
         let ex = _check_expires(&timeout);
+        // `except gevent.Timeout as ex: if ex is not timeout: raise`
+        assert!(ex.is_timeout(), "not a Timeout: {ex:?}");
+        assert!(timeout.caused(&ex), "not this timeout: {ex:?}");
         assert!(ex.to_string().ends_with("XXX"), "{ex}");
     }
 
@@ -151,9 +152,11 @@ mod Test {
     #[test]
     fn test_context_manager_str() {
         let _d = common::deadline("Test::test_context_manager_str", common::TEST_DEADLINE);
-        // As test_expires_str: the message is a custom error's text.
-        let timeout = Timeout::with_error(Some(SHOULD_EXPIRE), Error::msg("XXX"));
+        let timeout = Timeout::with_message(Some(SHOULD_EXPIRE), "XXX");
         let ex = _check_context_manager_expires(&timeout, true).unwrap();
+        // `except gevent.Timeout as ex: if ex is not timeout: raise`
+        assert!(ex.is_timeout(), "not a Timeout: {ex:?}");
+        assert!(timeout.caused(&ex), "not this timeout: {ex:?}");
         assert!(ex.to_string().ends_with("XXX"), "{ex}");
     }
 
@@ -205,11 +208,5 @@ mod Test {
 //   `str(timeout).endswith('(silent)')` is a Python `str()` of the Timeout
 //   object; Rust's silent block (`with_timeout_silent`) has no Timeout
 //   object to print. The rest is ported.
-// - Test.test_expires_str / test_context_manager_str (adapted): gevent's
-//   `Timeout(t, 'XXX')` raises *itself* (a Timeout) whose str ends with
-//   'XXX'. The crate cannot put a message on a Timeout's own error, so the
-//   ports use `Timeout::with_error(.., Error::msg("XXX"))`: identity
-//   (`caused`) and the message are checked, but the error is an
-//   `Error::Custom`, not an `Error::Timeout`.
 // - TestDirectRaise's `switch_expected = False` (the harness checks that the
 //   test did not switch) has no equivalent hook; the bodies never block.
