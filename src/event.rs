@@ -110,6 +110,7 @@ impl Event {
     /// # Errors
     /// [`Error::BlockingSwitchOut`] from the hub; whatever is thrown into
     /// the greenlet while it waits (`LoopExit` when nothing can set it).
+    #[inline]
     pub fn wait(&self) -> Result<bool> {
         self.wait_spec(None)
     }
@@ -123,6 +124,7 @@ impl Event {
         self.wait_spec(Some(timeout.timeout_spec()?))
     }
 
+    #[inline(always)]
     fn wait_spec(&self, timeout: Option<TimeoutSpec>) -> Result<bool> {
         if self.0.flag.get() {
             self.0.core.wait_behind_pending()?;

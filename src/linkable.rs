@@ -162,6 +162,7 @@ impl<A> Links<A> {
         self.add_link(Link::Fn(f))
     }
 
+    #[inline]
     pub(crate) fn add_link(&self, link: Link<A>) -> LinkId {
         let id = self.next.get();
         self.next.set(id + 1);
@@ -212,6 +213,7 @@ impl<A> Links<A> {
         self.first.borrow().is_none() && self.rest.borrow().is_empty()
     }
 
+    #[inline]
     fn pop_front(&self) -> Option<(u64, Link<A>)> {
         let f = self.first.borrow_mut().take();
         if f.is_some() {
@@ -232,6 +234,7 @@ impl<A> Links<A> {
     /// it runs, so an `unlink` made by an earlier link takes effect and a
     /// link never fires twice. A panicking link is reported to the hub and
     /// the others still run.
+    #[inline(always)]
     pub(crate) fn notify(&self, a: &A, go_on: impl Fn() -> bool) {
         let Some(last) = self.last_id() else { return };
         while go_on() {
@@ -256,6 +259,7 @@ impl<A> Links<A> {
     }
 }
 
+#[inline(always)]
 fn fire<A>(link: Link<A>, a: &A) {
     match link {
         Link::Wake(token) => {
@@ -304,6 +308,7 @@ impl LinkCore {
 
     /// gevent's `_check_and_notify`: schedule a notification pass if ready,
     /// linked and none is pending.
+    #[inline]
     pub(crate) fn check_and_notify<L: Linkable + ?Sized>(&self, obj: &L) {
         if obj.is_ready()
             && (!self.links.is_empty() || !self.arrived.borrow().is_empty())
@@ -318,9 +323,15 @@ impl LinkCore {
     }
 
     /// The notification pass (run from the loop).
+    #[inline(always)]
     pub(crate) fn run_notify<L: Linkable + ?Sized>(&self, obj: &L) {
         let go_on = || self.notify_all || obj.is_ready();
         self.links.notify(&(), go_on);
+        if self.arrived.borrow().is_empty() {
+            self.links.scheduled.set(false);
+            self.check_and_notify(obj);
+            return;
+        }
         let arrived = std::mem::take(&mut *self.arrived.borrow_mut());
         for t in arrived {
             if !go_on() {
@@ -346,6 +357,7 @@ impl LinkCore {
     /// Blocks the current greenlet until `obj` notifies it (gevent's
     /// `_wait_core`): `Ok(true)` when notified, `Ok(false)` when `timeout`
     /// passed (only this wait's own timeout is swallowed).
+    #[inline(always)]
     pub(crate) fn wait_core<L: Linkable + ?Sized>(
         &self,
         obj: &L,
@@ -362,6 +374,7 @@ impl LinkCore {
         }
     }
 
+    #[inline(always)]
     fn park<L: Linkable + ?Sized>(&self, obj: &L, secs: Option<f64>) -> Result<bool> {
         let token = raw::park_token();
         let id = self.links.add_link(Link::Wake(token.clone()));

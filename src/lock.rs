@@ -105,6 +105,7 @@ impl Semaphore {
     /// # Errors
     /// [`Error::BlockingSwitchOut`] from the hub; whatever is thrown into
     /// the greenlet while it waits (`LoopExit` when nothing can release).
+    #[inline]
     pub fn acquire(&self) -> Result<bool> {
         self.acquire_spec(None)
     }
@@ -120,6 +121,7 @@ impl Semaphore {
 
     /// Takes a permit if one is free, without blocking (gevent's
     /// `acquire(blocking=False)`).
+    #[inline]
     pub fn try_acquire(&self) -> bool {
         let c = self.0.counter.get();
         if c > 0 {
@@ -130,6 +132,7 @@ impl Semaphore {
         }
     }
 
+    #[inline(always)]
     fn acquire_spec(&self, timeout: Option<TimeoutSpec>) -> Result<bool> {
         if self.try_acquire() {
             return Ok(true);
@@ -149,6 +152,7 @@ impl Semaphore {
     /// # Errors
     /// [`Error::InvalidArgument`] ("Semaphore released too many times") for
     /// a bounded semaphore already at its initial value.
+    #[inline]
     pub fn release(&self) -> Result<i64> {
         let c = self.0.counter.get();
         if let Some(b) = self.0.bound
@@ -295,6 +299,7 @@ impl DummySemaphore {
     }
 
     /// Always succeeds at once.
+    #[inline]
     pub fn try_acquire(&self) -> bool {
         true
     }
@@ -385,6 +390,7 @@ impl RLock {
     }
 
     /// Acquires without blocking; false if another greenlet owns it.
+    #[inline]
     pub fn try_acquire(&self) -> bool {
         let me = Self::me();
         if self.0.owner.get() == Some(me) {
