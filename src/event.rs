@@ -304,6 +304,7 @@ impl<T: 'static> AsyncResult<T> {
     /// # Errors
     /// The error set; [`Error::BlockingSwitchOut`] from the hub; whatever is
     /// thrown into the greenlet while it waits.
+    #[inline]
     pub fn get(&self) -> Result<T>
     where
         T: Clone,

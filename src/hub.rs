@@ -279,6 +279,7 @@ impl Hub {
     /// [`Error::ConcurrentObjectUse`] if the watcher is already started;
     /// whatever is thrown into this greenlet while it waits;
     /// [`Error::InvalidSwitch`] if something else switched into it.
+    #[inline]
     pub fn wait<K: WatcherKind>(&self, watcher: &Watcher<K>) -> Result<()> {
         self.ensure_can_block()?;
         if watcher.active() {

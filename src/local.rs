@@ -127,6 +127,16 @@ fn ensure_exit_hook() {
 ///
 /// Cloning gives another handle to the same local (the same values). When
 /// the last handle is dropped, the values of every greenlet are dropped.
+///
+/// "The running greenlet" is the hub inside a hub callback (a watcher,
+/// `run_callback` or rawlink callback): values set there belong to the
+/// hub greenlet and are dropped when the hub is destroyed.
+///
+/// # Panics
+/// Like every greenlet operation, the methods panic when called on a
+/// thread whose greenlet state is already torn down (from a thread-local
+/// destructor that runs after it, at thread exit). Dropping a `Local` or a
+/// value never panics there.
 pub struct Local<T: 'static>(Rc<Shared<T>>);
 
 struct Shared<T: 'static> {
@@ -207,7 +217,8 @@ impl<T: 'static> Local<T> {
     /// The initialiser runs in the greenlet that reads, with no borrow
     /// held: it may read other locals, and may block (other greenlets keep
     /// running and get their own values meanwhile). If it sets this same
-    /// local, the value it set is kept and its return value dropped.
+    /// local, the value it set is kept and its return value dropped; if it
+    /// reads this same local, it recurses, as a function calling itself.
     pub fn new(init: impl Fn() -> T + 'static) -> Local<T> {
         Local::with_init(Rc::new(init))
     }
@@ -300,8 +311,7 @@ impl<T: 'static> Local<T> {
     /// the initialiser again. Other greenlets' values are untouched.
     pub fn take(&self) -> Option<Rc<T>> {
         let slot = local_remove(self.0.key)?.downcast::<Slot<T>>().ok()?;
-        let value = slot.value.borrow_mut().take();
-        value
+        slot.value.borrow_mut().take()
     }
 
     /// A new, independent local with the same initialiser, whose value in

@@ -264,6 +264,7 @@ impl<T: 'static> Greenlet<T> {
     /// [`Error::BlockingSwitchOut`] from inside the hub; whatever is thrown
     /// into the *calling* greenlet while it waits (a `Timeout`, a kill,
     /// `LoopExit` if the greenlet can never finish).
+    #[inline]
     pub fn join(&self) -> Result<()> {
         self.join_impl(None).map(|_| ())
     }
@@ -284,6 +285,7 @@ impl<T: 'static> Greenlet<T> {
         }
     }
 
+    #[inline]
     fn join_impl(&self, timeout: Option<f64>) -> Result<bool> {
         if self.ready() {
             return Ok(true);

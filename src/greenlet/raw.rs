@@ -653,9 +653,16 @@ extern "C" fn entry(tr: Transfer) -> ! {
 fn drop_locals(me: *const Inner) {
     // SAFETY: see `entry`.
     let me = unsafe { &*me };
-    let locals = me.locals.borrow_mut().take();
-    if locals.is_some() && catch_unwind(AssertUnwindSafe(move || drop(locals))).is_err() {
-        log::error!("gevent: a greenlet-local value panicked while dropped");
+    // A destructor may set a local again: drop until the map stays empty
+    // (bounded, in case a destructor keeps re-creating values).
+    for _ in 0..16 {
+        let locals = me.locals.borrow_mut().take();
+        if locals.is_none() {
+            return;
+        }
+        if catch_unwind(AssertUnwindSafe(move || drop(locals))).is_err() {
+            log::error!("gevent: a greenlet-local value panicked while dropped");
+        }
     }
 }
 
