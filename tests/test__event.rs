@@ -2,8 +2,9 @@
 //! `AsyncResult` waits and gets with timeouts (gevent's abstract W1/W2 and
 //! G1-G4 contracts), `gevent.wait` over events, `set()` followed at once by
 //! `clear()` still waking every waiter, async results as greenlet link
-//! targets, `wait(count)`, and notification order while a notification
-//! pass is pending.
+//! targets, `wait(count)`, notification order while a notification
+//! pass is pending, and events and results set from another native thread
+//! (through their `threadsafe()` handles) waking a waiter (issue 1739).
 //!
 //! gevent's `error_fatal` (every class but TestAsyncResultAsLinkTarget):
 //! an error reaching the hub fails the test; here an `ErrorLog` records
@@ -12,13 +13,16 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
-use std::time::Instant;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use common::ErrorLog;
-use gevent::event::{AsyncResult, Event};
+use gevent::event::{AsyncResult, Event, ThreadSafeAsyncResult, ThreadSafeEvent};
 use gevent::timeout::{Timeout, TimeoutArg, with_timeout_value};
 use gevent::*;
 
@@ -516,6 +520,499 @@ mod TestAsyncResult {
     }
 }
 
+/// gevent's `threading.Event` (the native one): a flag native threads set
+/// and wait on, with a timeout in seconds.
+#[derive(Clone, Default)]
+struct NativeEvent(Arc<(Mutex<bool>, Condvar)>);
+
+impl NativeEvent {
+    fn set(&self) {
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_all();
+    }
+
+    fn is_set(&self) -> bool {
+        *self.0.0.lock().unwrap()
+    }
+
+    /// `wait(timeout)`: the flag once set, or after `timeout` seconds.
+    fn wait(&self, timeout: f64) -> bool {
+        let flag = self.0.0.lock().unwrap();
+        let (flag, _) = self
+            .0
+            .1
+            .wait_timeout_while(flag, Duration::from_secs_f64(timeout), |f| !*f)
+            .unwrap();
+        *flag
+    }
+}
+
+/// `thread.join(timeout)`: waits up to `timeout` seconds for the native
+/// thread; joins it (propagating a panic) if it ended. Returns the handle
+/// back when the thread is still alive (`thread.is_alive()`).
+fn join_native(thread: JoinHandle<()>, timeout: f64) -> Option<JoinHandle<()>> {
+    let end = Instant::now() + Duration::from_secs_f64(timeout);
+    while !thread.is_finished() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if thread.is_finished() {
+        thread.join().unwrap();
+        None
+    } else {
+        Some(thread)
+    }
+}
+
+/// Runs `f` when dropped: a `finally:` block.
+struct Finally<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Finally<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// `TestAsyncResultCrossThread` and its subclass `TestEventCrossThread`:
+/// `_makeOne`, `_setOne` and `_check_result`, over the object and its
+/// thread-safe handle.
+///
+/// gevent shares the object itself between the threads ("AsyncResult has
+/// *never* been thread safe ... in some very careful use cases that can
+/// actually work"). The Rust objects are per-thread (`!Send`): the object
+/// is made on the thread whose hub waits on it, and the other thread gets
+/// its `threadsafe()` handle (through a channel); `_setOne` is always
+/// called from the other thread, so it takes the handle.
+trait CrossThread: 'static {
+    type Obj: 'static;
+    type Handle: Send + Clone + 'static;
+    /// What the object's `wait()` returns.
+    type Res: fmt::Debug + Send + 'static;
+
+    fn make_one() -> Self::Obj;
+    fn threadsafe(one: &Self::Obj) -> Self::Handle;
+    fn set_one(one: &Self::Handle) -> Result<()>;
+    /// `one.wait()` / `one.wait(timeout)`.
+    fn wait(one: &Self::Obj, timeout: Option<f64>) -> Result<Self::Res>;
+    fn rawlink(one: &Self::Obj, f: impl FnMut() + 'static);
+    /// `_check_result(result)`; `None` is gevent's `'<never set>'`.
+    fn check_result(result: Option<Result<Self::Res>>);
+}
+
+/// `TestAsyncResultCrossThread`: `AsyncResult()`, `set('from main')`.
+struct AsyncResultKind;
+
+impl CrossThread for AsyncResultKind {
+    type Obj = AsyncResult<&'static str>;
+    type Handle = ThreadSafeAsyncResult<&'static str>;
+    type Res = Option<&'static str>;
+
+    fn make_one() -> Self::Obj {
+        AsyncResult::new()
+    }
+
+    fn threadsafe(one: &Self::Obj) -> Self::Handle {
+        one.threadsafe().unwrap()
+    }
+
+    fn set_one(one: &Self::Handle) -> Result<()> {
+        one.set("from main")
+    }
+
+    fn wait(one: &Self::Obj, timeout: Option<f64>) -> Result<Self::Res> {
+        match timeout {
+            None => one.wait(),
+            Some(t) => one.wait_timeout(t),
+        }
+    }
+
+    fn rawlink(one: &Self::Obj, f: impl FnMut() + 'static) {
+        one.rawlink(f);
+    }
+
+    fn check_result(result: Option<Result<Self::Res>>) {
+        // self.assertEqual(result, 'from main')
+        match result {
+            Some(Ok(Some("from main"))) => {}
+            other => panic!("result is not 'from main': {other:?}"),
+        }
+    }
+}
+
+/// `TestEventCrossThread`: `Event()`, `set()`, and a true result.
+struct EventKind;
+
+impl CrossThread for EventKind {
+    type Obj = Event;
+    type Handle = ThreadSafeEvent;
+    type Res = bool;
+
+    fn make_one() -> Self::Obj {
+        Event::new()
+    }
+
+    fn threadsafe(one: &Self::Obj) -> Self::Handle {
+        one.threadsafe().unwrap()
+    }
+
+    fn set_one(one: &Self::Handle) -> Result<()> {
+        one.set()
+    }
+
+    fn wait(one: &Self::Obj, timeout: Option<f64>) -> Result<Self::Res> {
+        match timeout {
+            None => one.wait(),
+            Some(t) => one.wait_timeout(t),
+        }
+    }
+
+    fn rawlink(one: &Self::Obj, f: impl FnMut() + 'static) {
+        one.rawlink(f);
+    }
+
+    fn check_result(result: Option<Result<Self::Res>>) {
+        // self.assertTrue(result): the wait returned true. (gevent's
+        // '<never set>' placeholder is truthy too; here a wait that never
+        // returned fails.)
+        match result {
+            Some(Ok(true)) => {}
+            other => panic!("result is not true: {other:?}"),
+        }
+    }
+}
+
+/// The bodies of `TestAsyncResultCrossThread`'s methods, shared with
+/// `TestEventCrossThread`.
+mod cross_thread {
+    use super::*;
+
+    /// `BG_WAIT_DELAY`.
+    const BG_WAIT_DELAY: f64 = 60.0;
+
+    /// `test_cross_thread_use(timed_wait, wait_in_bg)` (issue 1739): the
+    /// object is waited on in a background thread's own hub (from that
+    /// thread's main greenlet, or from a greenlet it spawns), and set from
+    /// this thread. `_check_pypy_switch` is PyPy-only.
+    pub fn test_cross_thread_use<K: CrossThread>(timed_wait: bool, wait_in_bg: bool) {
+        let errors = ErrorLog::install();
+        // `running_event` carries the object's handle to this thread.
+        let (running_event, running_rx) = mpsc::channel::<K::Handle>();
+        let finished_event = NativeEvent::default();
+        let result: Arc<Mutex<Option<Result<K::Res>>>> = Arc::default(); // '<never set>'
+
+        let thread = {
+            let finished_event = finished_event.clone();
+            let result = result.clone();
+            std::thread::spawn(move || {
+                // self.async_result = test._makeOne(): made on the thread
+                // that waits on it.
+                let async_result = K::make_one();
+                let handle = K::threadsafe(&async_result);
+
+                // Give the loop in this thread something to do
+                let g_event = Event::new();
+                let spin = {
+                    let g_event = g_event.clone();
+                    move || {
+                        while !g_event.is_set() {
+                            g_event.wait_timeout(DELAY * 2.0)?;
+                        }
+                        Ok(())
+                    }
+                };
+                let glet = spawn(spin);
+
+                let work = move || {
+                    running_event.send(handle).unwrap();
+                    // If we use a timed wait(), the bug doesn't manifest.
+                    // This is probably because the loop wakes up to handle
+                    // the timer, and notices the callback.
+                    // See https://github.com/gevent/gevent/issues/1735
+                    let r = if timed_wait {
+                        K::wait(&async_result, Some(BG_WAIT_DELAY))
+                    } else {
+                        K::wait(&async_result, None)
+                    };
+                    *result.lock().unwrap() = Some(r);
+                };
+
+                if wait_in_bg {
+                    // This results in a separate code path
+                    let worker = spawn(move || {
+                        work();
+                        Ok(())
+                    });
+                    worker.join().unwrap();
+                    drop(worker);
+                } else {
+                    work();
+                }
+
+                g_event.set();
+                glet.join().unwrap();
+                drop(glet);
+                finished_event.set();
+                get_hub().destroy_with(true);
+            })
+        };
+        let mut thread = Some(thread);
+        {
+            let _finally = Finally(|| {
+                if let Some(t) = thread.take() {
+                    join_native(t, DELAY * 15.0);
+                }
+            });
+            // thread.running_event.wait()
+            let handle = running_rx.recv().unwrap();
+            K::set_one(&handle).unwrap();
+            finished_event.wait(DELAY * 5.0);
+        }
+
+        K::check_result(result.lock().unwrap().take());
+        assert_no_errors(&errors);
+    }
+
+    /// `test_cross_thread_use_set_in_bg`: a background thread sets the
+    /// object; this thread's `wait(BG_WAIT_DELAY)` returns the value.
+    pub fn test_cross_thread_use_set_in_bg<K: CrossThread>() {
+        let errors = ErrorLog::install();
+        // Thread.__init__: the object (waited on by this thread) and the
+        // handle the thread sets it through.
+        let running_event = NativeEvent::default();
+        let finished_event = NativeEvent::default();
+        let async_result = K::make_one();
+        let remote = K::threadsafe(&async_result);
+        let run = {
+            let (running_event, finished_event) = (running_event.clone(), finished_event.clone());
+            move || {
+                running_event.set();
+                K::set_one(&remote).unwrap();
+
+                finished_event.set();
+                get_hub().destroy_with(true);
+            }
+        };
+
+        let thread: Rc<RefCell<Option<JoinHandle<()>>>> = Rc::default();
+        let glet: RefCell<Option<Greenlet<()>>> = RefCell::new(None);
+        let result;
+        {
+            let _finally = Finally(|| {
+                if let Some(t) = thread.borrow_mut().take() {
+                    join_native(t, DELAY * 15.0);
+                }
+                if let Some(g) = &*glet.borrow() {
+                    g.join_timeout(DELAY).unwrap();
+                }
+            });
+            // glet = gevent.spawn(thread.start)
+            let t = thread.clone();
+            *glet.borrow_mut() = Some(spawn(move || {
+                *t.borrow_mut() = Some(std::thread::spawn(run));
+                Ok(())
+            }));
+            result = K::wait(&async_result, Some(BG_WAIT_DELAY));
+        }
+        K::check_result(Some(result));
+        assert_no_errors(&errors);
+    }
+
+    /// `test_cross_thread_callback_can_run_before_scheduling_returns`: the
+    /// owner runs the object's links while the producer thread is still
+    /// inside the call that schedules them, without deadlock.
+    ///
+    /// gevent swaps `hub.loop` for a proxy whose `run_callback_threadsafe`
+    /// blocks the producer before (until `allow_enqueue`) and after (until
+    /// `link_started`) scheduling. A Rust hub's loop cannot be swapped; the
+    /// handle's `set` is what calls the loop's `run_callback_threadsafe`,
+    /// so the proxy wraps that call instead, with the same waits.
+    pub fn test_cross_thread_callback_can_run_before_scheduling_returns<K: CrossThread>() {
+        let errors = ErrorLog::install();
+        let result = K::make_one();
+        // result.wait(0): captures the owner hub in gevent; here the
+        // object belongs to this thread's hub from the start.
+        K::wait(&result, Some(0.0)).unwrap();
+        K::rawlink(&result, || {});
+
+        let scheduling = NativeEvent::default();
+        let allow_enqueue = NativeEvent::default();
+        let enqueued = NativeEvent::default();
+        let link_started = NativeEvent::default();
+        let producer_done = NativeEvent::default();
+
+        // LoopProxy.run_callback_threadsafe around the real scheduling.
+        let run_callback_threadsafe = {
+            let (scheduling, allow_enqueue, enqueued, link_started) = (
+                scheduling.clone(),
+                allow_enqueue.clone(),
+                enqueued.clone(),
+                link_started.clone(),
+            );
+            move |handle: &K::Handle| -> Result<()> {
+                scheduling.set();
+                if !allow_enqueue.wait(DELAY * 15.0) {
+                    return Err(Error::msg("The owner did not allow the callback"));
+                }
+                let scheduled = K::set_one(handle);
+                enqueued.set();
+                if !link_started.wait(DELAY * 15.0) {
+                    return Err(Error::msg("The owner did not start notification"));
+                }
+                scheduled
+            }
+        };
+
+        // thread.error
+        let thread_error: Arc<Mutex<Option<Error>>> = Arc::default();
+        let set_result = {
+            let handle = K::threadsafe(&result);
+            let (thread_error, producer_done) = (thread_error.clone(), producer_done.clone());
+            move || {
+                if let Err(ex) = run_callback_threadsafe(&handle) {
+                    *thread_error.lock().unwrap() = Some(ex);
+                }
+                producer_done.set();
+            }
+        };
+
+        // The assertion inside `link`, checked after it ran.
+        let link_saw_producer_done: Rc<Cell<Option<bool>>> = Rc::default();
+        let link = {
+            let (link_started, producer_done) = (link_started.clone(), producer_done.clone());
+            let saw = link_saw_producer_done.clone();
+            move || {
+                link_started.set();
+                saw.set(Some(producer_done.wait(DELAY * 15.0)));
+            }
+        };
+
+        let thread: RefCell<Option<JoinHandle<()>>> = RefCell::new(None);
+        {
+            let _finally = Finally(|| {
+                allow_enqueue.set();
+                link_started.set();
+                producer_done.set();
+                if let Some(t) = thread.borrow_mut().take() {
+                    join_native(t, DELAY * 15.0);
+                }
+            });
+            *thread.borrow_mut() = Some(std::thread::spawn(set_result));
+            assert!(scheduling.wait(DELAY * 15.0));
+            K::rawlink(&result, link);
+            allow_enqueue.set();
+            assert!(enqueued.wait(DELAY * 15.0));
+            {
+                // with gevent.Timeout(DELAY * 15):
+                let t = Timeout::new(Some(DELAY * 15.0));
+                t.start().unwrap();
+                while !producer_done.is_set() {
+                    sleep(0.0).unwrap();
+                }
+                t.cancel();
+            }
+            let t = thread.borrow_mut().take().unwrap();
+            let alive = join_native(t, DELAY * 15.0);
+            let is_alive = alive.is_some();
+            *thread.borrow_mut() = alive;
+            assert!(!is_alive, "the producer thread is still alive");
+            if let Some(e) = thread_error.lock().unwrap().take() {
+                panic!("{e:?}"); // raise thread.error
+            }
+        }
+        assert_eq!(
+            link_saw_producer_done.get(),
+            Some(true),
+            "link: producer_done.wait(DELAY * 15)"
+        );
+        assert_no_errors(&errors);
+    }
+}
+
+/// Defines the 7 methods of `TestAsyncResultCrossThread` for a kind.
+macro_rules! cross_thread_methods {
+    ($class:literal, $kind:ty) => {
+        #[test]
+        fn test_cross_thread_use() {
+            let _d = common::deadline(
+                concat!($class, "::test_cross_thread_use"),
+                common::TEST_DEADLINE,
+            );
+            cross_thread::test_cross_thread_use::<$kind>(false, false);
+        }
+
+        #[test]
+        fn test_cross_thread_use_bg() {
+            let _d = common::deadline(
+                concat!($class, "::test_cross_thread_use_bg"),
+                common::TEST_DEADLINE,
+            );
+            cross_thread::test_cross_thread_use::<$kind>(false, true);
+        }
+
+        #[test]
+        fn test_cross_thread_use_timed() {
+            let _d = common::deadline(
+                concat!($class, "::test_cross_thread_use_timed"),
+                common::TEST_DEADLINE,
+            );
+            cross_thread::test_cross_thread_use::<$kind>(true, false);
+        }
+
+        #[test]
+        fn test_cross_thread_use_timed_bg() {
+            let _d = common::deadline(
+                concat!($class, "::test_cross_thread_use_timed_bg"),
+                common::TEST_DEADLINE,
+            );
+            cross_thread::test_cross_thread_use::<$kind>(true, true);
+        }
+
+        #[test]
+        fn test_cross_thread_use_set_in_bg() {
+            let _d = common::deadline(
+                concat!($class, "::test_cross_thread_use_set_in_bg"),
+                common::TEST_DEADLINE,
+            );
+            cross_thread::test_cross_thread_use_set_in_bg::<$kind>();
+        }
+
+        #[test]
+        fn test_cross_thread_use_set_in_bg2() {
+            let _d = common::deadline(
+                concat!($class, "::test_cross_thread_use_set_in_bg2"),
+                common::TEST_DEADLINE,
+            );
+            // Do it again to make sure it works multiple times.
+            cross_thread::test_cross_thread_use_set_in_bg::<$kind>();
+        }
+
+        #[test]
+        fn test_cross_thread_callback_can_run_before_scheduling_returns() {
+            let _d = common::deadline(
+                concat!(
+                    $class,
+                    "::test_cross_thread_callback_can_run_before_scheduling_returns"
+                ),
+                common::TEST_DEADLINE,
+            );
+            cross_thread::test_cross_thread_callback_can_run_before_scheduling_returns::<$kind>();
+        }
+    };
+}
+
+#[allow(non_snake_case)]
+mod TestAsyncResultCrossThread {
+    use super::*;
+
+    cross_thread_methods!("TestAsyncResultCrossThread", AsyncResultKind);
+}
+
+#[allow(non_snake_case)]
+mod TestEventCrossThread {
+    use super::*;
+
+    cross_thread_methods!("TestEventCrossThread", EventKind);
+}
+
 /// `TestAsyncResultAsLinkTarget` (`error_fatal = False`). gevent links the
 /// AsyncResult itself (`g.link(s1)`); the Rust link target is
 /// `move |g| s1.set_from(g)`.
@@ -828,13 +1325,14 @@ mod TestEventBasics {
 // * TestAsyncResult.test_link: `assertRaises(TypeError, ar.rawlink, None)`
 //   only (Python-only: a non-callable link does not compile in Rust); the
 //   rest is ported.
-// * TestAsyncResultCrossThread: test_cross_thread_use,
-//   test_cross_thread_use_bg, test_cross_thread_use_timed,
-//   test_cross_thread_use_timed_bg, test_cross_thread_use_set_in_bg,
-//   test_cross_thread_use_set_in_bg2,
-//   test_cross_thread_callback_can_run_before_scheduling_returns (not yet
-//   ported: needs the cross-thread set (issue 3)).
-// * TestEventCrossThread: the same 7 methods (not yet ported: needs the
-//   cross-thread set (issue 3)).
+// * TestAsyncResultCrossThread / TestEventCrossThread: all 7 methods are
+//   ported; `_check_pypy_switch` (a PyPy 7.3.3 skip) and
+//   `assertNotMonkeyPatched` are Python-only. Adapted: the object lives on
+//   the thread whose hub waits on it, and the other thread uses its
+//   `threadsafe()` handle; in
+//   test_cross_thread_callback_can_run_before_scheduling_returns the
+//   `LoopProxy` (a swapped `hub.loop`) wraps the handle's `set`, the call
+//   that reaches the loop's `run_callback_threadsafe`, since a Rust hub's
+//   loop cannot be swapped.
 // * TestEventBasics.test_weakref (Python-only: weakref support of the
 //   Python object; a Rust handle is owned, `Rc`/`Weak` are the caller's).
