@@ -61,6 +61,8 @@ pub enum Error {
     Empty,
     /// `queue.Full`.
     Full,
+    /// `queue.ShutDown`: the queue was shut down.
+    ShutDown,
     /// *bug*: two greenlets waited on one `Waiter` or one socket direction
     /// (`ConcurrentObjectUseError`).
     ConcurrentObjectUse(Arc<str>),
@@ -146,6 +148,7 @@ impl Error {
             Error::Io(_) => "OSError",
             Error::Empty => "Empty",
             Error::Full => "Full",
+            Error::ShutDown => "ShutDown",
             Error::ConcurrentObjectUse(_) => "ConcurrentObjectUseError",
             Error::BlockingSwitchOut(_) => "BlockingSwitchOutError",
             Error::InvalidSwitch(_) => "InvalidSwitchError",
@@ -180,6 +183,7 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::Empty => f.write_str("queue is empty"),
             Error::Full => f.write_str("queue is full"),
+            Error::ShutDown => f.write_str("queue is shut down"),
             Error::ConcurrentObjectUse(m) => write!(f, "ConcurrentObjectUseError: {m}"),
             Error::BlockingSwitchOut(m) => write!(f, "BlockingSwitchOutError: {m}"),
             Error::InvalidSwitch(m) => write!(f, "InvalidSwitchError: {m}"),
