@@ -250,6 +250,7 @@ impl<T: 'static, S: Store<T>> Notify for Core<T, S> {
 
 /// `Err(InvalidArgument)` for a negative number of seconds (gevent's
 /// "'timeout' must be a non-negative number").
+#[inline]
 fn check_timeout(timeout: &Option<TimeoutSpec>) -> Result<()> {
     match timeout {
         Some(TimeoutSpec::Seconds(s)) if *s < 0.0 => {
@@ -331,6 +332,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
     }
 
     /// Wakes a parked greenlet from the hub; it runs until it blocks again.
+#[inline(always)]
     fn fire(token: &WakeToken) {
         if let Some(d) = token.fire_data() {
             after_switch_data(d);
@@ -412,6 +414,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         Ok(())
     }
 
+#[inline(always)]
     fn put(&self, item: T, timeout: Option<TimeoutSpec>) -> Result<()> {
         self.shutdown_error()?;
         check_timeout(&timeout)?;
@@ -441,6 +444,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
     }
 
     /// Takes the next item if there is one (scheduling waiting putters).
+#[inline]
     fn take_ready(&self) -> Option<T> {
         let item = self.pop_item()?;
         if !self.putters.borrow().is_empty() {
@@ -463,6 +467,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         Err(Error::Empty)
     }
 
+#[inline(always)]
     fn get(&self, timeout: Option<TimeoutSpec>) -> Result<T> {
         if let Some(v) = self.take_ready() {
             return Ok(v);
@@ -598,6 +603,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
 
 /// Parks the current greenlet with `token` until woken, or until `timeout`
 /// (then `Err(on_timeout)`, or a `Timeout`'s own error).
+#[inline(always)]
 fn park(
     hub: &Hub,
     token: WakeToken,
