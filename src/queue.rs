@@ -332,7 +332,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
     }
 
     /// Wakes a parked greenlet from the hub; it runs until it blocks again.
-#[inline(always)]
+    #[inline(always)]
     fn fire(token: &WakeToken) {
         if let Some(d) = token.fire_data() {
             after_switch_data(d);
@@ -414,7 +414,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         Ok(())
     }
 
-#[inline(always)]
+    #[inline(always)]
     fn put(&self, item: T, timeout: Option<TimeoutSpec>) -> Result<()> {
         self.shutdown_error()?;
         check_timeout(&timeout)?;
@@ -444,7 +444,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
     }
 
     /// Takes the next item if there is one (scheduling waiting putters).
-#[inline]
+    #[inline]
     fn take_ready(&self) -> Option<T> {
         let item = self.pop_item()?;
         if !self.putters.borrow().is_empty() {
@@ -467,7 +467,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         Err(Error::Empty)
     }
 
-#[inline(always)]
+    #[inline(always)]
     fn get(&self, timeout: Option<TimeoutSpec>) -> Result<T> {
         if let Some(v) = self.take_ready() {
             return Ok(v);
