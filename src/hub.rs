@@ -78,6 +78,15 @@ pub(crate) fn checked_secs(s: impl Seconds) -> Result<f64> {
     }
 }
 
+/// A timeout in seconds checked: NaN and negative values are errors.
+pub(crate) fn checked_timeout(s: impl Seconds) -> Result<f64> {
+    let v = checked_secs(s)?;
+    if v < 0.0 {
+        return Err(Error::invalid(format!("timeout must be non-negative: {v}")));
+    }
+    Ok(v)
+}
+
 /// Handler installed with [`Hub::set_handle_error`].
 pub type HandleError = Rc<dyn Fn(&str, &Error)>;
 
@@ -335,7 +344,7 @@ impl Hub {
     /// # Errors
     /// As [`join`](Self::join).
     pub fn join_timeout(&self, secs: impl Seconds) -> Result<bool> {
-        self.join_inner(Some(checked_secs(secs)?))
+        self.join_inner(Some(checked_timeout(secs)?))
     }
 
     fn join_inner(&self, timeout: Option<f64>) -> Result<bool> {

@@ -271,7 +271,8 @@ pub fn with_timeout_silent<T>(
     }
 }
 
-/// What a `_timeout` form accepts: seconds (anything [`Seconds`]), or a
+/// What a `_timeout` form accepts: seconds (anything [`Seconds`], not
+/// negative), or a
 /// [`Timeout`] that the call starts itself, gevent's `timeout=Timeout(..)`
 /// argument. With a `Timeout`, the call fails with *that* timeout's error
 /// (its identity, or its custom error) when it fires.
@@ -290,8 +291,15 @@ pub enum TimeoutSpec {
 }
 
 impl<S: Seconds> TimeoutArg for S {
+    /// # Errors
+    /// [`Error::InvalidArgument`] for NaN or a negative number of seconds
+    /// (a bug in the caller: it could only mean "already expired").
     fn timeout_spec(self) -> Result<TimeoutSpec> {
-        Ok(TimeoutSpec::Seconds(checked_secs(self)?))
+        let s = checked_secs(self)?;
+        if s < 0.0 {
+            return Err(Error::invalid(format!("timeout must be non-negative: {s}")));
+        }
+        Ok(TimeoutSpec::Seconds(s))
     }
 }
 

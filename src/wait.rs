@@ -9,7 +9,7 @@ use crate::core::Timer;
 use crate::error::{Error, Result};
 use crate::greenlet::Greenlet;
 use crate::greenlet::raw::{self, Msg, WakeToken};
-use crate::hub::{Seconds, after_switch_data, checked_secs, get_hub};
+use crate::hub::{Seconds, after_switch_data, checked_timeout, get_hub};
 use crate::linkable::{LinkId, Waitable};
 
 /// Yields objects as they become ready (gevent's `iwait`). Dropping it
@@ -35,7 +35,7 @@ pub fn iwait<W: Waitable>(objs: &[W]) -> Iwait<'_, W> {
 /// # Errors
 /// [`Error::InvalidArgument`] for NaN seconds.
 pub fn iwait_timeout<W: Waitable>(objs: &[W], secs: impl Seconds) -> Result<Iwait<'_, W>> {
-    Ok(Iwait::new(objs, Some(checked_secs(secs)?), None))
+    Ok(Iwait::new(objs, Some(checked_timeout(secs)?), None))
 }
 
 /// [`iwait`] that stops after `count` objects (and optionally `timeout`).
@@ -48,7 +48,7 @@ pub fn iwait_count<W: Waitable>(
     timeout: Option<f64>,
 ) -> Result<Iwait<'_, W>> {
     if let Some(t) = timeout {
-        checked_secs(t)?;
+        checked_timeout(t)?;
     }
     Ok(Iwait::new(objs, timeout, Some(count)))
 }

@@ -139,3 +139,60 @@ fn greenlet_links_to_queue_and_result() {
     let w = wait(&objs).unwrap();
     assert_eq!(w.len(), 1);
 }
+
+#[test]
+fn bad_timeouts_are_errors_not_hangs() {
+    let ev = Event::new();
+    assert!(matches!(
+        ev.wait_timeout(-1.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        ev.wait_timeout(f64::NAN),
+        Err(Error::InvalidArgument(_))
+    ));
+    let r: AsyncResult<i32> = AsyncResult::new();
+    assert!(matches!(
+        r.get_timeout(-0.5),
+        Err(Error::InvalidArgument(_))
+    ));
+    let sem = Semaphore::new(0).unwrap();
+    assert!(matches!(
+        sem.acquire_timeout(-1.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    let q: Queue<i32> = Queue::new(None);
+    assert!(matches!(
+        q.get_timeout(-1.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    let g = spawn(|| sleep(10.0));
+    assert!(matches!(
+        g.join_timeout(-1.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        g.kill_timeout(f64::NAN),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        get_hub().join_timeout(-1.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    let objs = [ev.clone()];
+    assert!(matches!(
+        wait_timeout(&objs, -1.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    g.kill().unwrap();
+    // Blocking from inside the hub is an error, never a hang.
+    let ev2 = ev.clone();
+    let out = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let o = out.clone();
+    get_hub().run_callback(move || *o.borrow_mut() = Some(ev2.wait()));
+    sleep(0.0).unwrap();
+    assert!(matches!(
+        *out.borrow(),
+        Some(Err(Error::BlockingSwitchOut(_)))
+    ));
+}

@@ -447,7 +447,7 @@ impl<T: 'static> Greenlet<T> {
     /// # Errors
     /// As [`kill`](Self::kill).
     pub fn kill_timeout(&self, secs: impl Seconds) -> Result<bool> {
-        let secs = checked_secs(secs)?;
+        let secs = crate::hub::checked_timeout(secs)?;
         self.kill_impl(Error::GreenletExit, true, Some(secs))
     }
 
