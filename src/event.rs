@@ -229,6 +229,7 @@ impl<T: 'static> Default for AsyncResult<T> {
 
 impl<T: 'static> AsyncResult<T> {
     /// A new, empty result on the current thread's hub.
+    #[inline]
     pub fn new() -> AsyncResult<T> {
         AsyncResult(Rc::new_cyclic(|me| ResultInner {
             value: RefCell::new(None),
@@ -239,6 +240,7 @@ impl<T: 'static> AsyncResult<T> {
 
     /// Stores `value` and wakes the waiters. A later `set` replaces the
     /// value (as in gevent).
+    #[inline]
     pub fn set(&self, value: T) {
         *self.0.value.borrow_mut() = Some(Ok(value));
         self.0.core.check_and_notify(&*self.0);

@@ -297,6 +297,7 @@ pub(crate) trait Linkable: Notify + 'static {
 }
 
 impl LinkCore {
+    #[inline]
     pub(crate) fn new(notify_all: bool) -> LinkCore {
         LinkCore {
             hub: get_hub(),
