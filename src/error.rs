@@ -139,7 +139,7 @@ impl Error {
     }
 
     /// gevent's exception class name for this error, used in reports
-    /// ("<greenlet> failed with Timeout").
+    /// (`"<greenlet> failed with Timeout"`).
     pub fn kind_name(&self) -> &'static str {
         match self {
             Error::Timeout(_) => "Timeout",

@@ -410,7 +410,7 @@ impl Hub {
         }
     }
 
-    /// Writes the report of `handle_error` ("<context> failed with X") to
+    /// Writes the report of `handle_error` (`"<context> failed with X"`) to
     /// the log.
     pub fn print_exception(&self, context: &str, err: &Error) {
         if err.is_greenlet_exit() {

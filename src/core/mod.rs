@@ -685,7 +685,7 @@ impl Loop {
     }
 
     /// An async watcher, woken from any thread by its
-    /// [`AsyncSender`](watcher::AsyncSender).
+    /// [`AsyncSender`].
     pub fn async_(&self) -> Result<Async> {
         Async::new_async(self)
     }

@@ -15,15 +15,16 @@
 //! * a forced unwind (hub destroyed, thread exit) is a message the greenlet
 //!   receives at its switch point and turns into an unwinding panic *there*,
 //!   so its destructors run before its stack is reused;
-//! * stacks come from the per-thread [`StackPool`], guarded against
-//!   overflow.
+//! * stacks come from a per-thread pool (`crate::stack`), guarded
+//!   against overflow.
 //!
 //! # How a switch works
-//! The switching greenlet puts a [`Packet`] (itself and the message) on its
-//! own stack and resumes the target's context with the packet's address.
-//! Whoever resumes first reads the packet with [`receive`]: it stores the
-//! switcher's new context back into the switcher (or, when the switcher has
-//! just died, returns its stack to the pool) and takes the message.
+//! The switching greenlet records itself as the switcher in the thread
+//! state and resumes the target's context with a data word: a constant for
+//! the messages without payload, or the address of a message on its own
+//! stack. The side that resumes files the switcher's new context back into
+//! the switcher's record (or, when the switcher has just died, returns its
+//! stack to the pool) and decodes the message.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
