@@ -470,7 +470,8 @@ pub(crate) unsafe fn switch_data(target: &Rc<Inner>, data: usize) -> usize {
     // SAFETY: `ctx` is the target's suspended context on a live stack (type
     // invariant of Inner).
     let tr = unsafe { ctx.resume(data) };
-    file_switcher(tr.context);
+    // Greenlets never change threads: `st` is still this thread's state.
+    file_switcher(st, tr.context);
     tr.data
 }
 
@@ -482,10 +483,10 @@ thread_local! {
 /// Files away the context of the greenlet that just switched to us (or
 /// frees its stack if it just died).
 #[inline(always)]
-fn file_switcher(ctx: Context) {
+fn file_switcher(st: &ThreadState, ctx: Context) {
     // SAFETY: the switcher is alive: registry, thread state or caller; it
     // set `switch_from` just before resuming us.
-    let from = unsafe { &*state().switch_from.get() };
+    let from = unsafe { &*st.switch_from.get() };
     if from.state.get() == State::Dead {
         release_dead(from);
     } else {
@@ -591,7 +592,7 @@ fn start(g: &Rc<Inner>) -> Result<()> {
 /// `tr.data` must be a data word sent by a switch, decoded here only.
 #[inline(always)]
 unsafe fn receive(tr: Transfer) -> Msg {
-    file_switcher(tr.context);
+    file_switcher(state(), tr.context);
     // SAFETY: forwarded.
     unsafe { decode(tr.data) }
 }
