@@ -127,6 +127,9 @@ type LinkFn<A> = Box<dyn FnMut(&A)>;
 /// One link.
 pub(crate) enum Link<A> {
     Fn(LinkFn<A>),
+    /// A closure that does not need the object (`Waitable::rawlink`): no
+    /// second box around the caller's.
+    Plain(Box<dyn FnMut()>),
     Wake(WakeToken),
 }
 
@@ -274,6 +277,13 @@ fn fire<A>(link: Link<A>, a: &A) {
                 get_hub().handle_error("link", err);
             }
         }
+        Link::Plain(mut f) => {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f()));
+            if let Err(payload) = r {
+                let err = raw::panic_to_error(payload);
+                get_hub().handle_error("link", err);
+            }
+        }
     }
 }
 
@@ -349,8 +359,7 @@ impl LinkCore {
     }
 
     pub(crate) fn rawlink<L: Linkable + ?Sized>(&self, obj: &L, f: Box<dyn FnMut()>) -> LinkId {
-        let mut f = f;
-        let id = self.links.add(Box::new(move |_| f()));
+        let id = self.links.add_link(Link::Plain(f));
         self.check_and_notify(obj);
         id
     }

@@ -740,8 +740,12 @@ impl<T: 'static> Waitable for Greenlet<T> {
         Greenlet::ready(self)
     }
 
-    fn rawlink(&self, mut f: Box<dyn FnMut()>) -> LinkId {
-        self.add_link(Box::new(move |_| f()))
+    fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
+        let id = self.0.links.add_link(Link::Plain(f));
+        if self.ready() {
+            self.schedule_notify();
+        }
+        id
     }
 
     fn unlink(&self, id: LinkId) -> bool {
