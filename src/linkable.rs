@@ -278,7 +278,7 @@ fn fire<A>(link: Link<A>, a: &A) {
             }
         }
         Link::Plain(mut f) => {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f()));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut f));
             if let Err(payload) = r {
                 let err = raw::panic_to_error(payload);
                 get_hub().handle_error("link", err);
