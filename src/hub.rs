@@ -265,6 +265,48 @@ impl Hub {
         wake_result(unsafe { raw::decode(d) })
     }
 
+    /// Parks the running greenlet, which holds `token` (from
+    /// `park_token`), until something fires the token or, with `secs`, a
+    /// timer started now (after refreshing the clock) expires. Always
+    /// unparks. `Ok(true)` unless the timer expired; the error thrown into
+    /// the greenlet otherwise. The one "wait with an optional timeout" of
+    /// the crate: links, joins and queues all park through it.
+    #[inline(always)]
+    pub(crate) fn park_for(&self, token: raw::WakeToken, secs: Option<f64>) -> Result<bool> {
+        let timer = match secs {
+            Some(s) => {
+                let lp = self.loop_();
+                lp.update_now();
+                let timer = lp.timer(s.max(0.0), 0.0).and_then(|t| {
+                    t.start_wake(token)?;
+                    Ok(t)
+                });
+                match timer {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        raw::unpark();
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
+        let r = self.switch_wait();
+        raw::unpark();
+        let expired = match timer {
+            // The timer's callback (the wake-up) was consumed: it is what
+            // resumed us. A timer that expired while something else woke us
+            // is stopped here before its callback runs.
+            Some(t) => {
+                let expired = !t.has_callback();
+                t.stop();
+                expired
+            }
+            None => false,
+        };
+        r.map(|()| !expired)
+    }
+
     /// Switches to the hub and waits until something switches back (gevent's
     /// `hub.switch()`).
     ///

@@ -389,28 +389,11 @@ impl LinkCore {
         let token = raw::park_token();
         let id = self.links.add_link(Link::Wake(token.clone()));
         self.check_and_notify(obj);
-        let timer = match secs {
-            Some(s) => {
-                let lp = self.hub.loop_();
-                lp.update_now();
-                let timer = lp.timer(s.max(0.0), 0.0)?;
-                if let Err(e) = timer.start_wake(token) {
-                    raw::unpark();
-                    self.links.remove(id);
-                    return Err(e);
-                }
-                Some(timer)
-            }
-            None => None,
-        };
-        let r = self.hub.switch_wait();
-        raw::unpark();
+        let r = self.hub.park_for(token, secs);
+        // Notified: the link fired and was removed (a timer that expired in
+        // the same iteration does not count against it).
         let still_linked = self.links.remove(id);
-        if let Some(t) = timer {
-            t.stop();
-        }
-        // Woken by the link (not the timer): it was removed when it fired.
-        r.map(|()| !still_linked)
+        r.map(|_| !still_linked)
     }
 
     /// Waits behind the links of a pending notification pass (an object

@@ -611,42 +611,12 @@ fn park(
     on_timeout: Error,
 ) -> Result<()> {
     match timeout {
-        None => {
-            let r = hub.switch_wait();
-            raw::unpark();
-            r
-        }
-        Some(TimeoutSpec::Seconds(s)) => {
-            let lp = hub.loop_();
-            lp.update_now();
-            let timer = match lp.timer(s.max(0.0), 0.0) {
-                Ok(t) => t,
-                Err(e) => {
-                    raw::unpark();
-                    return Err(e);
-                }
-            };
-            let fired = Rc::new(Cell::new(false));
-            let (f, t) = (fired.clone(), token.clone());
-            if let Err(e) = timer.start(move || {
-                f.set(true);
-                if let Some(d) = t.fire_data() {
-                    after_switch_data(d);
-                }
-            }) {
-                raw::unpark();
-                return Err(e);
-            }
-            let r = hub.switch_wait();
-            raw::unpark();
-            timer.stop();
-            if fired.get() { Err(on_timeout) } else { r }
-        }
-        Some(TimeoutSpec::Timeout(t)) => t.run(|| {
-            let r = hub.switch_wait();
-            raw::unpark();
-            r
-        }),
+        None => hub.park_for(token, None).map(|_| ()),
+        Some(TimeoutSpec::Seconds(s)) => match hub.park_for(token, Some(s))? {
+            true => Ok(()),
+            false => Err(on_timeout),
+        },
+        Some(TimeoutSpec::Timeout(t)) => t.run(|| hub.park_for(token, None).map(|_| ())),
     }
 }
 

@@ -299,27 +299,9 @@ impl<T: 'static> Greenlet<T> {
         if self.ready() {
             self.schedule_notify();
         }
-        let timer = match timeout {
-            Some(t) => {
-                let lp = self.0.hub.loop_();
-                lp.update_now();
-                let timer = lp.timer(t.max(0.0), 0.0)?;
-                if let Err(e) = timer.start_wake(token) {
-                    raw::unpark();
-                    self.0.links.remove(id);
-                    return Err(e);
-                }
-                Some(timer)
-            }
-            None => None,
-        };
-        let r = self.0.hub.switch_wait();
-        raw::unpark();
+        let r = self.0.hub.park_for(token, timeout);
         self.0.links.remove(id);
-        if let Some(t) = timer {
-            t.stop();
-        }
-        r.map(|()| self.ready())
+        r.map(|_| self.ready())
     }
 
     /// The outcome: the value, or the greenlet's own failure (the `Err` it
