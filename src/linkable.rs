@@ -324,12 +324,8 @@ impl LinkCore {
         if obj.is_ready()
             && (!self.links.is_empty() || !self.arrived.borrow().is_empty())
             && !self.links.scheduled.get()
-            && let Some(n) = obj.notifier()
         {
-            self.links.scheduled.set(true);
-            self.hub
-                .loop_()
-                .push_callback(crate::core::CallbackEntry::Notify(n));
+            schedule_notify(&self.hub, &self.links.scheduled, obj.notifier());
         }
     }
 

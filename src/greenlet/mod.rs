@@ -247,15 +247,11 @@ impl<T: 'static> Greenlet<T> {
     }
 
     fn schedule_notify(&self) {
-        if self.0.links.scheduled.replace(true) {
-            return;
-        }
-        if let Some(n) = self.0.notifier.upgrade() {
-            self.0
-                .hub
-                .loop_()
-                .push_callback(crate::core::CallbackEntry::Notify(n));
-        }
+        crate::linkable::schedule_notify(
+            &self.0.hub,
+            &self.0.links.scheduled,
+            self.0.notifier.upgrade(),
+        );
     }
 
     /// Blocks until the greenlet is dead.
