@@ -44,6 +44,7 @@ pub(crate) mod stack;
 pub mod timeout;
 mod wait;
 mod waiter;
+mod waitlist;
 
 pub use error::{Error, Result, TimeoutError};
 pub use greenlet::{Greenlet, RawGreenlet};

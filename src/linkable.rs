@@ -13,17 +13,24 @@
 //! longer ready.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::greenlet::raw::{self, WakeToken};
 use crate::hub::{Hub, after_switch_data, get_hub};
 use crate::timeout::TimeoutSpec;
+use crate::waitlist::{Key, WaitList};
 
 /// Identifies a link, for `unlink`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LinkId(pub(crate) u64);
+pub struct LinkId(pub(crate) LinkSlot);
+
+/// Where a link lives: inline (with its own counter) or in the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum LinkSlot {
+    First(u64),
+    Rest(Key),
+}
 
 /// Something greenlets can wait on: a greenlet, an event, an async result.
 pub trait Waitable {
@@ -140,11 +147,14 @@ pub(crate) trait Notify {
 }
 
 /// An ordered list of one-shot links. The first link is stored inline:
-/// the common single waiter costs no list allocation.
+/// the common single waiter costs no list allocation. Every operation is
+/// O(1), removal by id included (see [`WaitList`]).
 pub(crate) struct Links<A> {
-    next: Cell<u64>,
+    /// Ids for links stored inline.
+    next_first: Cell<u64>,
+    /// The oldest link, when it was added to an empty list.
     first: RefCell<Option<(u64, Link<A>)>>,
-    rest: RefCell<VecDeque<(u64, Link<A>)>>,
+    rest: RefCell<WaitList<Link<A>>>,
     /// A notification pass is scheduled or running.
     pub(crate) scheduled: Cell<bool>,
 }
@@ -152,9 +162,9 @@ pub(crate) struct Links<A> {
 impl<A> Default for Links<A> {
     fn default() -> Self {
         Links {
-            next: Cell::new(1),
+            next_first: Cell::new(1),
             first: RefCell::new(None),
-            rest: RefCell::new(VecDeque::new()),
+            rest: RefCell::new(WaitList::default()),
             scheduled: Cell::new(false),
         }
     }
@@ -167,43 +177,39 @@ impl<A> Links<A> {
 
     #[inline]
     pub(crate) fn add_link(&self, link: Link<A>) -> LinkId {
-        let id = self.next.get();
-        self.next.set(id + 1);
         let mut first = self.first.borrow_mut();
         let mut rest = self.rest.borrow_mut();
         if first.is_none() && rest.is_empty() {
+            let id = self.next_first.get();
+            self.next_first.set(id + 1);
             *first = Some((id, link));
+            LinkId(LinkSlot::First(id))
         } else {
-            rest.push_back((id, link));
+            LinkId(LinkSlot::Rest(rest.push_back(link)))
         }
-        LinkId(id)
     }
 
+    /// Removes a link by id (O(1)); true if it had not fired yet.
+    #[inline]
     pub(crate) fn remove(&self, id: LinkId) -> bool {
-        let taken = {
-            let mut first = self.first.borrow_mut();
-            if first.as_ref().is_some_and(|(i, _)| *i == id.0) {
-                first.take()
-            } else {
-                None
+        let taken = match id.0 {
+            LinkSlot::First(i) => {
+                let mut first = self.first.borrow_mut();
+                if first.as_ref().is_some_and(|(f, _)| *f == i) {
+                    first.take().map(|(_, l)| l)
+                } else {
+                    None
+                }
             }
+            LinkSlot::Rest(k) => self.rest.borrow_mut().remove(k),
         };
-        if taken.is_some() {
-            drop(taken);
-            return true;
-        }
-        let removed = {
-            let mut l = self.rest.borrow_mut();
-            l.iter()
-                .position(|(i, _)| *i == id.0)
-                .and_then(|p| l.remove(p))
-        };
-        removed.is_some()
+        // Dropped outside the borrows: a link's captures may touch us.
+        taken.is_some()
     }
 
     pub(crate) fn clear(&self) {
         let first = self.first.borrow_mut().take();
-        let rest = std::mem::take(&mut *self.rest.borrow_mut());
+        let rest = self.rest.borrow_mut().take_all();
         drop(first);
         drop(rest);
     }
@@ -217,19 +223,23 @@ impl<A> Links<A> {
     }
 
     #[inline]
-    fn pop_front(&self) -> Option<(u64, Link<A>)> {
+    fn pop_front(&self) -> Option<(LinkSlot, Link<A>)> {
         let f = self.first.borrow_mut().take();
-        if f.is_some() {
-            return f;
+        if let Some((id, l)) = f {
+            return Some((LinkSlot::First(id), l));
         }
-        self.rest.borrow_mut().pop_front()
+        let r = self.rest.borrow_mut().pop_front();
+        r.map(|(k, l)| (LinkSlot::Rest(k), l))
     }
 
-    fn last_id(&self) -> Option<u64> {
-        if let Some((id, _)) = self.rest.borrow().back() {
-            return Some(*id);
+    fn last_id(&self) -> Option<LinkSlot> {
+        if let Some(k) = self.rest.borrow().back_key() {
+            return Some(LinkSlot::Rest(k));
         }
-        self.first.borrow().as_ref().map(|(id, _)| *id)
+        self.first
+            .borrow()
+            .as_ref()
+            .map(|(id, _)| LinkSlot::First(*id))
     }
 
     /// Fires links in order, one at a time, while `go_on()` holds, up to the

@@ -80,6 +80,7 @@ use crate::greenlet::raw::{self, WakeToken};
 use crate::hub::{Hub, after_switch_data, get_hub, invalid_switch};
 use crate::linkable::{Notify, schedule_notify};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
+use crate::waitlist::WaitList;
 
 type Slot<T> = Rc<Cell<Option<T>>>;
 
@@ -226,9 +227,9 @@ struct Core<T: 'static, S: 'static> {
     items: RefCell<S>,
     /// `None`: unbounded.
     maxsize: Cell<Option<usize>>,
-    getters: RefCell<VecDeque<WakeToken>>,
+    getters: RefCell<WaitList<WakeToken>>,
     /// A blocked putter and the item it offers (taken when it is put).
-    putters: RefCell<VecDeque<(WakeToken, Slot<T>)>>,
+    putters: RefCell<WaitList<(WakeToken, Slot<T>)>>,
     unlock_scheduled: Cell<bool>,
     hub: Hub,
     me: Weak<Core<T, S>>,
@@ -270,8 +271,8 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         Rc::new_cyclic(|me| Core {
             items: RefCell::new(items),
             maxsize: Cell::new(maxsize.filter(|m| *m > 0)),
-            getters: RefCell::new(VecDeque::new()),
-            putters: RefCell::new(VecDeque::new()),
+            getters: RefCell::new(WaitList::default()),
+            putters: RefCell::new(WaitList::default()),
             unlock_scheduled: Cell::new(false),
             hub: get_hub(),
             me: me.clone(),
@@ -346,7 +347,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
             let mut repeat = false;
             if !self.full() {
                 let putter = self.putters.borrow_mut().pop_front();
-                if let Some((token, slot)) = putter {
+                if let Some((_, (token, slot))) = putter {
                     repeat = true;
                     if token.is_current()
                         && let Some(item) = slot.take()
@@ -358,7 +359,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
             }
             if self.qsize() > 0 {
                 let getter = self.getters.borrow_mut().pop_front();
-                if let Some(token) = getter {
+                if let Some((_, token)) = getter {
                     repeat = true;
                     Self::fire(&token);
                 }
@@ -375,7 +376,9 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
     fn hub_fill(&self) {
         while self.qsize() == 0 {
             let putter = self.putters.borrow_mut().pop_front();
-            let Some((token, slot)) = putter else { return };
+            let Some((_, (token, slot))) = putter else {
+                return;
+            };
             if !token.is_current() {
                 continue;
             }
@@ -400,7 +403,7 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
             // take items to make room.
             while self.full() && self.qsize() > 0 {
                 let getter = self.getters.borrow_mut().pop_front();
-                let Some(token) = getter else { break };
+                let Some((_, token)) = getter else { break };
                 Self::fire(&token);
             }
         }
@@ -424,14 +427,16 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         self.hub.ensure_can_block()?;
         let token = raw::park_token();
         let slot: Slot<T> = Rc::new(Cell::new(Some(item)));
-        self.putters
+        let key = self
+            .putters
             .borrow_mut()
             .push_back((token.clone(), slot.clone()));
         if !self.getters.borrow().is_empty() {
             self.schedule_unlock();
         }
-        let r = park(&self.hub, token.clone(), timeout, Error::Full);
-        self.putters.borrow_mut().retain(|(t, _)| !t.same(&token));
+        let r = park(&self.hub, token, timeout, Error::Full);
+        let left = self.putters.borrow_mut().remove(key);
+        drop(left);
         // Still holding the item: it was not put.
         if let Some(item) = slot.take() {
             drop(item);
@@ -493,12 +498,13 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
     fn wait_for_item(&self, timeout: Option<TimeoutSpec>) -> Result<()> {
         self.hub.ensure_can_block()?;
         let token = raw::park_token();
-        self.getters.borrow_mut().push_back(token.clone());
+        let key = self.getters.borrow_mut().push_back(token.clone());
         if !self.putters.borrow().is_empty() {
             self.schedule_unlock();
         }
-        let r = park(&self.hub, token.clone(), timeout, Error::Empty);
-        self.getters.borrow_mut().retain(|t| !t.same(&token));
+        let r = park(&self.hub, token, timeout, Error::Empty);
+        let left = self.getters.borrow_mut().remove(key);
+        drop(left);
         r
     }
 
@@ -589,8 +595,8 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
                 let _ = self.task_done();
             }
         }
-        let getters = std::mem::take(&mut *self.getters.borrow_mut());
-        let putters = std::mem::take(&mut *self.putters.borrow_mut());
+        let getters = self.getters.borrow_mut().take_all();
+        let putters = self.putters.borrow_mut().take_all();
         let lp = self.hub.loop_();
         for token in getters
             .into_iter()
@@ -1121,8 +1127,8 @@ impl<T> Clone for Channel<T> {
 }
 
 struct ChInner<T: 'static> {
-    getters: RefCell<VecDeque<(WakeToken, Slot<T>)>>,
-    putters: RefCell<VecDeque<(WakeToken, Slot<T>)>>,
+    getters: RefCell<WaitList<(WakeToken, Slot<T>)>>,
+    putters: RefCell<WaitList<(WakeToken, Slot<T>)>>,
     unlock_scheduled: Cell<bool>,
     hub: Hub,
     me: Weak<ChInner<T>>,
@@ -1137,27 +1143,27 @@ impl<T: 'static> Notify for ChInner<T> {
             let pair = {
                 let mut g = self.getters.borrow_mut();
                 let mut p = self.putters.borrow_mut();
-                if g.is_empty() || p.is_empty() {
-                    None
-                } else {
-                    Some((
-                        g.pop_front().expect("checked"),
-                        p.pop_front().expect("checked"),
-                    ))
+                match (g.front(), p.front()) {
+                    (Some(_), Some((pt, _))) if !pt.is_current() => {
+                        // The putter gave up: the getter stays first in line.
+                        let stale = p.pop_front();
+                        drop((g, p));
+                        drop(stale);
+                        continue;
+                    }
+                    (Some((gt, _)), Some(_)) if !gt.is_current() => {
+                        let stale = g.pop_front();
+                        drop((g, p));
+                        drop(stale);
+                        continue;
+                    }
+                    (Some(_), Some(_)) => g.pop_front().zip(p.pop_front()),
+                    _ => None,
                 }
             };
-            let Some(((gt, gslot), (pt, pslot))) = pair else {
+            let Some(((_, (gt, gslot)), (_, (pt, pslot)))) = pair else {
                 return;
             };
-            if !pt.is_current() {
-                // The putter gave up: the getter stays first in line.
-                self.getters.borrow_mut().push_front((gt, gslot));
-                continue;
-            }
-            if !gt.is_current() {
-                self.putters.borrow_mut().push_front((pt, pslot));
-                continue;
-            }
             gslot.set(pslot.take());
             if let Some(d) = gt.fire_data() {
                 after_switch_data(d);
@@ -1186,8 +1192,8 @@ impl<T: 'static> Channel<T> {
     /// A new channel on the current thread's hub.
     pub fn new() -> Channel<T> {
         Channel(Rc::new_cyclic(|me| ChInner {
-            getters: RefCell::new(VecDeque::new()),
-            putters: RefCell::new(VecDeque::new()),
+            getters: RefCell::new(WaitList::default()),
+            putters: RefCell::new(WaitList::default()),
             unlock_scheduled: Cell::new(false),
             hub: get_hub(),
             me: me.clone(),
@@ -1249,7 +1255,7 @@ impl<T: 'static> Channel<T> {
     pub fn try_put(&self, item: T) -> Result<()> {
         loop {
             let g = self.0.getters.borrow_mut().pop_front();
-            let Some((token, slot)) = g else {
+            let Some((_, (token, slot))) = g else {
                 return Err(Error::Full);
             };
             if !token.is_current() {
@@ -1268,15 +1274,17 @@ impl<T: 'static> Channel<T> {
         self.0.hub.ensure_can_block()?;
         let token = raw::park_token();
         let slot: Slot<T> = Rc::new(Cell::new(Some(item)));
-        self.0
+        let key = self
+            .0
             .putters
             .borrow_mut()
             .push_back((token.clone(), slot.clone()));
         if !self.0.getters.borrow().is_empty() {
             self.0.schedule_unlock();
         }
-        let r = park(&self.0.hub, token.clone(), timeout, Error::Full);
-        self.0.putters.borrow_mut().retain(|(t, _)| !t.same(&token));
+        let r = park(&self.0.hub, token, timeout, Error::Full);
+        let left = self.0.putters.borrow_mut().remove(key);
+        drop(left);
         if slot.take().is_some() {
             return Err(r.err().unwrap_or_else(invalid_switch));
         }
@@ -1290,7 +1298,7 @@ impl<T: 'static> Channel<T> {
     pub fn try_get(&self) -> Result<T> {
         loop {
             let p = self.0.putters.borrow_mut().pop_front();
-            let Some((token, slot)) = p else {
+            let Some((_, (token, slot))) = p else {
                 return Err(Error::Empty);
             };
             if !token.is_current() {
@@ -1326,15 +1334,17 @@ impl<T: 'static> Channel<T> {
         self.0.hub.ensure_can_block()?;
         let token = raw::park_token();
         let slot: Slot<T> = Rc::new(Cell::new(None));
-        self.0
+        let key = self
+            .0
             .getters
             .borrow_mut()
             .push_back((token.clone(), slot.clone()));
         if !self.0.putters.borrow().is_empty() {
             self.0.schedule_unlock();
         }
-        let r = park(&self.0.hub, token.clone(), timeout, Error::Empty);
-        self.0.getters.borrow_mut().retain(|(t, _)| !t.same(&token));
+        let r = park(&self.0.hub, token, timeout, Error::Empty);
+        let left = self.0.getters.borrow_mut().remove(key);
+        drop(left);
         match slot.take() {
             Some(v) => Ok(v),
             None => Err(r.err().unwrap_or_else(invalid_switch)),

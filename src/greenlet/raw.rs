@@ -260,30 +260,42 @@ pub(crate) fn unwind_all(keep: &[&RawGreenlet]) -> usize {
     let st = state();
     let cur = st.current.get();
     let mut count = 0;
+    // One pass over the registry is linear; greenlets started meanwhile
+    // (by a destructor) may take slots already passed, so pass again until
+    // a pass finds nothing.
     loop {
-        let victim = {
-            let reg = st.registry.borrow();
-            reg.iter()
-                .flatten()
-                .find(|g| {
+        let mut found = false;
+        let mut i = 0;
+        loop {
+            let victim = {
+                let reg = st.registry.borrow();
+                if i >= reg.len() {
+                    break;
+                }
+                reg[i].as_ref().and_then(|g| {
                     let p = Rc::as_ptr(g);
-                    p != cur
+                    (p != cur
                         && g.kind == Kind::Normal
                         && g.state.get() == State::Active
                         && !g.unwinding.get()
-                        && !keep.iter().any(|k| Rc::as_ptr(&k.0) == p)
+                        && !keep.iter().any(|k| Rc::as_ptr(&k.0) == p))
+                    .then(|| g.clone())
                 })
-                .cloned()
-        };
-        let Some(g) = victim else { break };
-        g.unwinding.set(true);
-        g.set_parent(Some(current_rc()));
-        // SAFETY: g is Active and suspended (it is not the current one).
-        let m = unsafe { switch_raw(&g, Msg::Unwind) };
-        drop(m);
-        count += 1;
+            };
+            i += 1;
+            let Some(g) = victim else { continue };
+            found = true;
+            g.unwinding.set(true);
+            g.set_parent(Some(current_rc()));
+            // SAFETY: g is Active and suspended (it is not the current one).
+            let m = unsafe { switch_raw(&g, Msg::Unwind) };
+            drop(m);
+            count += 1;
+        }
+        if !found {
+            return count;
+        }
     }
-    count
 }
 
 fn registry_add(g: &Rc<Inner>) {
@@ -813,11 +825,6 @@ impl WakeToken {
         self.g.park_seq.set(0);
         // SAFETY: the greenlet is Active and parked (not running).
         Some(unsafe { switch_data(&self.g, DATA_WAKE) })
-    }
-
-    /// True when both tokens are for the same wait.
-    pub(crate) fn same(&self, other: &WakeToken) -> bool {
-        self.seq == other.seq && Rc::ptr_eq(&self.g, &other.g)
     }
 
     /// The greenlet this token wakes.

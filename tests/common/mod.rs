@@ -122,3 +122,4 @@ pub fn assert_time_about(value: f64, expected: f64) {
 pub fn assert_no_time(value: f64) {
     assert!(value <= 0.05, "took {value}s, expected no time");
 }
+pub mod wake_many;
