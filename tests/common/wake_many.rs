@@ -145,7 +145,10 @@ pub fn killall_order(n: usize, newest_first: bool) -> f64 {
 }
 
 /// Every scenario but the hub's destruction, by name.
-pub const SCENARIOS: &[(&str, fn(usize) -> f64)] = &[
+/// A scenario: waiters in, seconds out.
+pub type Scenario = fn(usize) -> f64;
+
+pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("event_set", event_set),
     ("event_wait_timeout", event_wait_timeout),
     ("semaphore_chain", semaphore_chain),
