@@ -92,7 +92,8 @@ fn block_hub_queue() {
         let q = q3.clone();
         hub.run_callback(move || {
             let _ = q.try_put(i);
-        });
+        })
+        .unwrap();
     }
     assert_eq!(g.get().unwrap(), "Finished");
 }

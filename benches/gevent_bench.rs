@@ -74,7 +74,7 @@ fn handoff_waiter(n: usize) -> f64 {
             b1.pong.set(Some(w.clone()));
             w.get()?;
             let ping = b1.ping.take().unwrap();
-            lp1.run_callback(move || ping.switch(()));
+            lp1.run_callback(move || ping.switch(())).unwrap();
         }
         Ok(())
     };
@@ -84,7 +84,7 @@ fn handoff_waiter(n: usize) -> f64 {
             let w = Waiter::new();
             b2.ping.set(Some(w.clone()));
             let pong = b2.pong.take().unwrap();
-            lp2.run_callback(move || pong.switch(()));
+            lp2.run_callback(move || pong.switch(())).unwrap();
             w.get()?;
         }
         Ok(())

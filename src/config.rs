@@ -19,17 +19,29 @@ pub const MIN_STACK_SIZE: usize = 16 * 1024;
 
 static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
 
+/// The largest stack size accepted: 1 GiB of virtual memory per greenlet.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
 /// The stack size, in bytes, given to greenlets created from now on.
 pub fn stack_size() -> usize {
     let v = STACK_SIZE.load(Ordering::Relaxed);
     if v != 0 {
         return v;
     }
-    let v = std::env::var("GEVENT_STACK_SIZE")
-        .ok()
-        .and_then(|s| parse_size(&s))
-        .map(round_stack_size)
-        .unwrap_or(DEFAULT_STACK_SIZE);
+    let v = match std::env::var("GEVENT_STACK_SIZE") {
+        Err(_) => DEFAULT_STACK_SIZE,
+        Ok(s) => match parse_size(&s).map(checked_stack_size) {
+            Some(Ok(v)) => v,
+            _ => {
+                warn_once(&format!(
+                    "gevent: GEVENT_STACK_SIZE={s:?} is not a size from {MIN_STACK_SIZE} to \
+                     {MAX_STACK_SIZE} bytes (a number, optionally with a K or M suffix); \
+                     using the default {DEFAULT_STACK_SIZE}"
+                ));
+                DEFAULT_STACK_SIZE
+            }
+        },
+    };
     STACK_SIZE.store(v, Ordering::Relaxed);
     v
 }
@@ -37,13 +49,37 @@ pub fn stack_size() -> usize {
 /// Sets the stack size of greenlets whose stacks are allocated from now on,
 /// rounded up to whole pages and to at least [`MIN_STACK_SIZE`]. Stacks
 /// already in a thread's pool keep their size.
-pub fn set_stack_size(bytes: usize) {
-    STACK_SIZE.store(round_stack_size(bytes), Ordering::Relaxed);
+///
+/// # Errors
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) above
+/// [`MAX_STACK_SIZE`].
+pub fn set_stack_size(bytes: usize) -> crate::Result<()> {
+    let v = checked_stack_size(bytes).map_err(|_| {
+        crate::Error::invalid(format!("stack size {bytes} is above {MAX_STACK_SIZE}"))
+    })?;
+    STACK_SIZE.store(v, Ordering::Relaxed);
+    Ok(())
 }
 
-fn round_stack_size(bytes: usize) -> usize {
+fn checked_stack_size(bytes: usize) -> Result<usize, ()> {
+    if bytes > MAX_STACK_SIZE {
+        return Err(());
+    }
     let page = crate::stack::page_size();
-    bytes.max(MIN_STACK_SIZE).div_ceil(page) * page
+    Ok(bytes.max(MIN_STACK_SIZE).div_ceil(page) * page)
+}
+
+/// Reports a configuration problem once per process: through `log` when a
+/// logger is installed, on stderr otherwise.
+fn warn_once(message: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        if log::max_level() == log::LevelFilter::Off {
+            eprintln!("{message}");
+        } else {
+            log::warn!("{message}");
+        }
+    });
 }
 
 fn parse_size(s: &str) -> Option<usize> {
@@ -59,6 +95,13 @@ fn parse_size(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejects_huge_stack_sizes() {
+        assert!(set_stack_size(usize::MAX).is_err());
+        assert!(set_stack_size(MAX_STACK_SIZE + 1).is_err());
+        assert_eq!(checked_stack_size(1), Ok(MIN_STACK_SIZE));
+    }
 
     #[test]
     fn parses_sizes() {

@@ -101,6 +101,10 @@ pub(crate) struct HubInner {
     handle_error: RefCell<Option<HandleError>>,
     /// The cross-thread callback queue, made on first use.
     threadsafe: RefCell<Option<crate::core::ThreadsafeReceiver>>,
+    /// `destroy` was asked from inside the hub or one of its greenlets:
+    /// the hub greenlet tears down once it is back in `hub_run` (with
+    /// whether to destroy the loop).
+    pending_destroy: Cell<Option<bool>>,
 }
 
 thread_local! {
@@ -176,22 +180,22 @@ impl Hub {
         if !HUB.with(|h| h.get()).is_null() {
             return Err(Error::invalid("this thread already has a hub"));
         }
-        let run_loop = lp.clone();
-        let greenlet = RawGreenlet::with_kind(
-            Box::new(move |_| {
-                hub_run(run_loop);
-                Ok(None)
-            }),
-            Some(RawGreenlet::main().0),
-            Kind::Hub,
-        );
-        greenlet.set_name("Hub");
-        let hub = Hub(Rc::new(HubInner {
-            greenlet,
-            lp: lp.clone(),
-            destroyed: Cell::new(false),
-            handle_error: RefCell::new(None),
-            threadsafe: RefCell::new(None),
+        let hub = Hub(Rc::new_cyclic(|me: &std::rc::Weak<HubInner>| {
+            let (run_loop, me) = (lp.clone(), me.clone());
+            let greenlet = RawGreenlet::with_kind(
+                Box::new(move |_| hub_run(run_loop, me)),
+                Some(RawGreenlet::main().0),
+                Kind::Hub,
+            );
+            greenlet.set_name("Hub");
+            HubInner {
+                greenlet,
+                lp: lp.clone(),
+                destroyed: Cell::new(false),
+                handle_error: RefCell::new(None),
+                threadsafe: RefCell::new(None),
+                pending_destroy: Cell::new(None),
+            }
         }));
         let weak = Rc::downgrade(&hub.0);
         lp.set_error_handler(move |ctx, err| {
@@ -367,7 +371,13 @@ impl Hub {
     }
 
     /// Schedules `f` on this hub's loop (gevent's `loop.run_callback`).
-    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> crate::core::Callback {
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] after [`destroy`](Self::destroy).
+    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> Result<crate::core::Callback> {
+        if self.0.destroyed.get() {
+            return Err(Error::HubDestroyed);
+        }
         self.0.lp.run_callback(f)
     }
 
@@ -415,7 +425,7 @@ impl Hub {
             t.stop();
         }
         match m {
-            Msg::Throw(Error::LoopExit(_)) => Ok(true),
+            Msg::Throw(Error::LoopExit(_) | Error::HubDestroyed) => Ok(true),
             Msg::Throw(e) => Err(e),
             _ => Ok(false),
         }
@@ -478,8 +488,18 @@ impl Hub {
     }
 
     /// Destroys the hub: unwinds every greenlet still suspended on this
-    /// thread, stops the hub greenlet and, unless the loop is the default
-    /// one, destroys the loop. The next [`get_hub`] makes a new hub.
+    /// thread, ends the greenlets scheduled but not started (as killed,
+    /// without running them), stops the hub greenlet and, unless the loop
+    /// is the default one, destroys the loop. Links of the greenlets it ends
+    /// are dropped unfired: the loop that would run them is gone. The next
+    /// [`get_hub`] makes a new hub.
+    ///
+    /// From the main greenlet this happens at once. From inside the hub (a
+    /// callback, a rawlink) or from one of its greenlets, the hub greenlet
+    /// does it as soon as it is back in control: the calling greenlet is
+    /// unwound with the others (its `destroy()` call does not return), and
+    /// the main greenlet's pending blocking call returns
+    /// `Err(HubDestroyed)` (`Hub::join` returns `Ok(true)`).
     pub fn destroy(&self) {
         let default = self.0.lp.is_default();
         self.destroy_with(!default)
@@ -491,20 +511,32 @@ impl Hub {
         if self.0.destroyed.replace(true) {
             return;
         }
-        if self.0.greenlet.is_current() {
-            // Destroyed from inside a callback: stop the loop; the rest
-            // happens when the hub greenlet is next left.
-            self.0.lp.0.stopping.set(true);
-            self.0.lp.break_how(ev::EVBREAK_ALL);
+        if RawGreenlet::current().is_main() {
+            self.teardown(destroy_loop);
             return;
         }
+        // Inside the hub or one of its greenlets: the hub greenlet tears
+        // down once back in `hub_run`, where no loop callback is running.
+        self.0.pending_destroy.set(Some(destroy_loop));
+        self.0.lp.0.stopping.set(true);
+        self.0.lp.break_how(ev::EVBREAK_ALL);
+        if !self.0.greenlet.is_current() {
+            // A greenlet: hand control to the hub, which unwinds us with
+            // the others (inside a destructor this returns at once).
+            drop(raw::switch_to(&self.0.greenlet.0, Msg::Value(None)));
+        }
+    }
+
+    /// The work of `destroy`, on the main greenlet's or the hub's stack.
+    fn teardown(&self, destroy_loop: bool) {
         raw::unwind_all(&[]);
         // Other threads can no longer reach this hub.
         drop(self.0.threadsafe.borrow_mut().take());
         let hg = &self.0.greenlet;
-        if hg.active() {
+        if hg.active() && !hg.is_current() {
+            // From the main greenlet, the hub's parent: the unwound hub
+            // greenlet comes back here.
             self.0.lp.0.stopping.set(true);
-            let _ = hg.set_parent(&RawGreenlet::current());
             // SAFETY: the hub greenlet is active and suspended (not current).
             let m = unsafe { raw::switch_raw(&hg.0, Msg::Unwind) };
             drop(m);
@@ -582,12 +614,29 @@ pub(crate) fn invalid_switch() -> Error {
 }
 
 /// The hub greenlet's function: run the loop; when it runs out of work,
-/// raise LoopExit in the main greenlet; repeat until stopped.
-fn hub_run(lp: Loop) {
+/// raise LoopExit in the main greenlet; repeat until stopped. A `destroy`
+/// asked from inside is carried out here, and the main greenlet then gets
+/// `HubDestroyed`.
+fn hub_run(lp: Loop, me: std::rc::Weak<HubInner>) -> Result<raw::Value> {
+    // Looked at before the first run too: a greenlet may destroy the hub
+    // before it ever ran, or while it waits for the answer to LoopExit.
+    let torn_down = || {
+        let hub = me.upgrade()?;
+        let destroy_loop = hub.pending_destroy.take()?;
+        Hub(hub).teardown(destroy_loop);
+        Some(Err(Error::HubDestroyed))
+    };
+    let stopped = || lp.0.stopping.get() || lp.destroyed();
     loop {
+        if let Some(r) = torn_down() {
+            return r;
+        }
         lp.run();
-        if lp.0.stopping.get() || lp.destroyed() {
-            return;
+        if let Some(r) = torn_down() {
+            return r;
+        }
+        if stopped() {
+            return Ok(None);
         }
         let msg = match get_hub_if_exists() {
             Some(h) if h.0.lp == lp => h.loop_exit_message(),
@@ -595,8 +644,11 @@ fn hub_run(lp: Loop) {
         };
         let main = RawGreenlet::main();
         hub_switch(&main, Msg::Throw(Error::LoopExit(msg.into())));
-        if lp.0.stopping.get() || lp.destroyed() {
-            return;
+        if let Some(r) = torn_down() {
+            return r;
+        }
+        if stopped() {
+            return Ok(None);
         }
     }
 }

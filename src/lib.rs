@@ -71,6 +71,19 @@ where
     Greenlet::spawn(f)
 }
 
+/// [`spawn`] that allocates the greenlet's stack now: `Err(Io(ENOMEM))`
+/// here instead of a greenlet that ends with it (see
+/// [`Greenlet::try_spawn`]).
+///
+/// # Errors
+/// [`Error::Io`] when no stack can be allocated.
+pub fn try_spawn<T: 'static, F>(f: F) -> Result<Greenlet<T>>
+where
+    F: FnOnce() -> Result<T> + 'static,
+{
+    Greenlet::try_spawn(f)
+}
+
 /// Creates a greenlet that starts after `secs` (gevent's `spawn_later`).
 ///
 /// # Errors

@@ -151,7 +151,8 @@ impl Semaphore {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] ("Semaphore released too many times") for
-    /// a bounded semaphore already at its initial value.
+    /// a bounded semaphore already at its initial value, or for a counter
+    /// already at `i64::MAX`.
     #[inline]
     pub fn release(&self) -> Result<i64> {
         let c = self.0.counter.get();
@@ -160,9 +161,14 @@ impl Semaphore {
         {
             return Err(Error::invalid("Semaphore released too many times"));
         }
-        self.0.counter.set(c + 1);
+        let Some(n) = c.checked_add(1) else {
+            return Err(Error::invalid(
+                "Semaphore released too many times: the counter is at i64::MAX",
+            ));
+        };
+        self.0.counter.set(n);
         self.0.core.check_and_notify(&*self.0);
-        Ok(c + 1)
+        Ok(n)
     }
 
     /// Blocks until a permit is free, without taking it; returns the

@@ -6,7 +6,7 @@
 //!
 //! let w: Waiter<i32> = Waiter::new();
 //! let w2 = w.clone();
-//! get_hub().run_callback(move || w2.switch(25));
+//! get_hub().run_callback(move || w2.switch(25)).unwrap();
 //! assert_eq!(w.get().unwrap(), 25);
 //! ```
 //!

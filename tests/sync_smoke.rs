@@ -189,7 +189,9 @@ fn bad_timeouts_are_errors_not_hangs() {
     let ev2 = ev.clone();
     let out = std::rc::Rc::new(std::cell::RefCell::new(None));
     let o = out.clone();
-    get_hub().run_callback(move || *o.borrow_mut() = Some(ev2.wait()));
+    get_hub()
+        .run_callback(move || *o.borrow_mut() = Some(ev2.wait()))
+        .unwrap();
     sleep(0.0).unwrap();
     assert!(matches!(
         *out.borrow(),

@@ -108,10 +108,13 @@ mod Test {
         });
         // gevent.get_hub().loop.run_callback(switch_None, p)
         let praw = p.raw().clone();
-        get_hub().loop_().run_callback(move || {
-            // switch_None(g): g.switch(None)
-            let _ = praw.switch(None);
-        });
+        get_hub()
+            .loop_()
+            .run_callback(move || {
+                // switch_None(g): g.switch(None)
+                let _ = praw.switch(None);
+            })
+            .unwrap();
         if let Some(s) = sleep_for {
             sleep(s).unwrap();
         }

@@ -29,14 +29,14 @@ mod Test {
             }
         };
 
-        let x = lp.run_callback(f());
+        let x = lp.run_callback(f()).unwrap();
 
         assert!(x.pending(), "{x:?}");
         sleep(0.0).unwrap();
         assert_eq!(*called.borrow(), vec![1]);
         assert!(!x.pending(), "{x:?}");
 
-        let x = lp.run_callback(f());
+        let x = lp.run_callback(f()).unwrap();
         assert!(x.pending(), "{x:?}");
         x.stop();
         assert!(!x.pending(), "{x:?}");

@@ -428,7 +428,7 @@ fn values_are_dropped_at_hub_destroy() {
     let (l, d) = (local.clone(), drops.clone());
     let hub = get_hub();
     let hub_id = hub.greenlet().id();
-    hub.run_callback(move || l.set(Some(d.token())));
+    hub.run_callback(move || l.set(Some(d.token()))).unwrap();
     sleep(0.0).unwrap();
     assert_eq!(drops.count(), 0);
 

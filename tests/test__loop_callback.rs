@@ -28,7 +28,7 @@ mod Test {
 
         let hub = get_hub();
         let lp = hub.loop_();
-        lp.run_callback(incr);
+        lp.run_callback(incr).unwrap();
         lp.run();
         assert_eq!(count.get(), 1);
     }

@@ -21,7 +21,7 @@ fn test__nondefaultloop() {
     let lp = Loop::new(0).unwrap();
     assert!(!lp.is_default());
     let l = log.clone();
-    lp.run_callback(move || l.borrow_mut().push(1));
+    lp.run_callback(move || l.borrow_mut().push(1)).unwrap();
     lp.run();
     assert_eq!(*log.borrow(), vec![1]);
 }

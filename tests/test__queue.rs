@@ -197,7 +197,8 @@ fn put_nowait_simple<Q: OneItemQueue<i32>>() {
         let (r, q) = (result.clone(), q.clone());
         get_hub()
             .loop_()
-            .run_callback(move || r.borrow_mut().push(q.try_put(item)));
+            .run_callback(move || r.borrow_mut().push(q.try_put(item)))
+            .unwrap();
     };
     run_callback(2);
     run_callback(3);
@@ -239,7 +240,8 @@ fn put_nowait_unlock<Q: OneItemQueue<i32>>() {
     let (r, q3) = (result.clone(), q.clone());
     get_hub()
         .loop_()
-        .run_callback(move || r.borrow_mut().push(q3.try_put(10)));
+        .run_callback(move || r.borrow_mut().push(q3.try_put(10)))
+        .unwrap();
 
     assert!(!p.ready(), "{p:?}");
     sleep(0.001).unwrap();
@@ -321,7 +323,8 @@ mod simple_queue_tests {
             let (r, q) = (result.clone(), q.clone());
             get_hub()
                 .loop_()
-                .run_callback(move || r.borrow_mut().push(q.try_get()));
+                .run_callback(move || r.borrow_mut().push(q.try_get()))
+                .unwrap();
         }
         sleep(0.0).unwrap();
         let result = result.borrow();
@@ -345,7 +348,8 @@ mod simple_queue_tests {
         let (r, q3) = (result.clone(), q.clone());
         get_hub()
             .loop_()
-            .run_callback(move || r.borrow_mut().push(q3.try_get()));
+            .run_callback(move || r.borrow_mut().push(q3.try_get()))
+            .unwrap();
         sleep(0.0).unwrap();
         assert!(q.empty(), "{q:?}");
         assert!(
@@ -751,7 +755,8 @@ mod TestChannel {
         let (r, q3) = (result.clone(), q.clone());
         get_hub()
             .loop_()
-            .run_callback(move || r.borrow_mut().push(q3.try_get()));
+            .run_callback(move || r.borrow_mut().push(q3.try_get()))
+            .unwrap();
         sleep(0.001).unwrap();
         assert!(q.empty());
         assert!(q.full());
@@ -1389,7 +1394,8 @@ mod own {
         let (r2, q2) = (r.clone(), q.clone());
         get_hub()
             .loop_()
-            .run_callback(move || *r2.borrow_mut() = Some(q2.join()));
+            .run_callback(move || *r2.borrow_mut() = Some(q2.join()))
+            .unwrap();
         sleep(0.0).unwrap();
         assert!(
             matches!(*r.borrow(), Some(Err(Error::BlockingSwitchOut(_)))),

@@ -34,7 +34,8 @@ fn start(kind: Kind, err: Error) -> Started {
         Kind::Callback => Started::Callback(
             get_hub()
                 .loop_()
-                .run_callback(move || std::panic::panic_any(err)),
+                .run_callback(move || std::panic::panic_any(err))
+                .unwrap(),
         ),
         Kind::Spawn => Started::Spawn(spawn(move || Err(err))),
     }

@@ -595,11 +595,18 @@ impl Loop {
 
     /// Schedules `f` to run at the start of the next loop iteration, in the
     /// hub (gevent's `loop.run_callback`). Returns a handle that can cancel
-    /// it.
-    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> Callback {
+    /// it; dropping the handle does not cancel.
+    ///
+    /// # Errors
+    /// [`Error::HubDestroyed`] once the loop is destroyed (gevent raises
+    /// "operation on destroyed loop"): the callback could never run.
+    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> Result<Callback> {
+        if self.destroyed() {
+            return Err(Error::HubDestroyed);
+        }
         let cb = Callback::new(f);
         self.push_callback(CallbackEntry::Handle(cb.clone()));
-        cb
+        Ok(cb)
     }
 
     /// `run_callback` without a cancel handle (one allocation less).

@@ -144,9 +144,11 @@ impl<K: WatcherKind> WInner<K> {
         self.raw.get().cast()
     }
 
+    /// Started and not stopped, on a loop that still exists (a destroyed
+    /// loop runs nothing, whatever the struct still says).
     fn is_active(&self) -> bool {
         // SAFETY: reading a field of our own watcher struct.
-        unsafe { (*self.w()).active != 0 }
+        unsafe { (*self.w()).active != 0 && !self.lp.destroyed() }
     }
 
     fn stop_now(&self) {
@@ -342,7 +344,7 @@ impl<K: WatcherKind> Watcher<K> {
     /// True while an event is pending and its callback not yet run.
     pub fn pending(&self) -> bool {
         // SAFETY: reading a field of our own watcher.
-        unsafe { (*self.0.w()).pending != 0 }
+        unsafe { (*self.0.w()).pending != 0 && !self.0.lp.destroyed() }
     }
 
     /// The libev priority (-2..=2).

@@ -88,6 +88,23 @@ impl<T: 'static, F: FnOnce() -> Result<T> + 'static> raw::Body for GInner<T, FnC
         let g: Rc<GInner<T, dyn Func<T>>> = self;
         Greenlet(g).run();
     }
+
+    fn start_failed(self: Rc<Self>, err: Error) {
+        let g: Rc<GInner<T, dyn Func<T>>> = self;
+        let g = Greenlet(g);
+        g.0.start_timer.borrow_mut().take();
+        g.0.func.discard();
+        g.finish(Outcome::Failed(err));
+    }
+
+    fn abandon(self: Rc<Self>) {
+        let g: Rc<GInner<T, dyn Func<T>>> = self;
+        let g = Greenlet(g);
+        let timer = g.0.start_timer.borrow_mut().take();
+        drop(timer);
+        g.0.func.discard();
+        g.finish(Outcome::Exit);
+    }
 }
 
 /// A greenlet with a result (gevent's `Greenlet`). Cloning gives another
@@ -154,6 +171,32 @@ impl<T: 'static> Greenlet<T> {
         let g = Greenlet::new(f);
         g.start();
         g
+    }
+
+    /// Like [`spawn`](Self::spawn), but allocates the greenlet's stack now,
+    /// so that running out of memory is the caller's `Err` rather than the
+    /// greenlet's.
+    ///
+    /// With plain `spawn`, a stack that cannot be allocated when the
+    /// greenlet first runs ends the greenlet with that error: `ready()`
+    /// turns true, `exception()` is the [`Error::Io`] (`ENOMEM`), links
+    /// fire, `join` returns and `get` returns the error.
+    ///
+    /// ```
+    /// let g = gevent::Greenlet::try_spawn(|| Ok(1)).expect("a stack");
+    /// assert_eq!(g.get().unwrap(), 1);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] when no stack can be allocated (`f` is dropped).
+    pub fn try_spawn<F>(f: F) -> Result<Greenlet<T>>
+    where
+        F: FnOnce() -> Result<T> + 'static,
+    {
+        let g = Greenlet::new(f);
+        raw::reserve_stack(&g.0.raw)?;
+        g.start();
+        Ok(g)
     }
 
     /// Creates a greenlet that starts after `secs` (gevent's
@@ -238,7 +281,12 @@ impl<T: 'static> Greenlet<T> {
             _ => None,
         };
         *self.0.outcome.borrow_mut() = Some(outcome);
-        if !self.0.links.is_empty() {
+        if self.0.hub.destroyed() {
+            // Ended by the hub's destruction: the loop that would fire the
+            // links is gone, so they are dropped unfired (as gevent's
+            // never-run callbacks), which also frees what they capture.
+            self.0.links.clear();
+        } else if !self.0.links.is_empty() {
             self.schedule_notify();
         }
         if let Some(e) = err {

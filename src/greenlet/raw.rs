@@ -49,6 +49,11 @@ pub type RunFn = Box<dyn FnOnce(Value) -> Result<Value>>;
 pub(crate) trait Body {
     /// Runs on the greenlet's stack.
     fn run_body(self: Rc<Self>);
+    /// The greenlet could not start (no stack): it ends with `err`.
+    fn start_failed(self: Rc<Self>, err: Error);
+    /// The hub went away before the greenlet started: it ends as killed,
+    /// without running, and its links are dropped unfired.
+    fn abandon(self: Rc<Self>);
 }
 
 pub(crate) enum Run {
@@ -60,13 +65,57 @@ pub(crate) enum Run {
 }
 
 /// Makes a pending body strong: called when the greenlet is scheduled, so
-/// that a spawned greenlet runs whatever happens to its handles.
+/// that a spawned greenlet runs whatever happens to its handles. From then
+/// on the greenlet is in the thread's registry, so that a hub destroyed
+/// before it starts can end it (instead of leaking the body).
 pub(crate) fn hold_body(g: &RawGreenlet) {
     let run = match g.0.run.take() {
         Some(Run::WeakBody(w)) => w.upgrade().map(Run::Body),
         other => other,
     };
     g.0.run.set(run);
+    if g.0.state.get() == State::NotStarted && g.0.slot.get() == usize::MAX {
+        registry_add(&g.0);
+    }
+}
+
+/// Gives `g` its stack now rather than when it first runs, so that a
+/// failure to allocate one is the caller's error (`try_spawn`).
+///
+/// # Errors
+/// [`Error::Io`] when no stack can be allocated.
+pub(crate) fn reserve_stack(g: &RawGreenlet) -> Result<()> {
+    // SAFETY: reading the descriptor in place (single thread).
+    if g.0.state.get() != State::NotStarted || unsafe { &*g.0.stack.as_ptr() }.is_some() {
+        return Ok(());
+    }
+    let stack = state().pool.borrow_mut().get().map_err(Error::from)?;
+    g.0.stack.set(Some(stack));
+    Ok(())
+}
+
+/// Gives a stack reserved for a greenlet that never started back to the
+/// pool.
+fn release_reserved(g: &Inner) {
+    if let Some(stack) = g.stack.take()
+        && let Ok(p) = STATE.try_with(|s| s.get())
+        && !p.is_null()
+        && p != STATE_GONE
+    {
+        // SAFETY: see `state`.
+        unsafe { &*p }.pool.borrow_mut().put(stack);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Only a greenlet that never started can still own a stack here
+        // (a started one is in the registry until dead, and a dead one
+        // gave its stack back).
+        if self.state.get() == State::NotStarted {
+            release_reserved(self);
+        }
+    }
 }
 
 /// What a switch delivers.
@@ -276,7 +325,7 @@ pub(crate) fn unwind_all(keep: &[&RawGreenlet]) -> usize {
                     let p = Rc::as_ptr(g);
                     (p != cur
                         && g.kind == Kind::Normal
-                        && g.state.get() == State::Active
+                        && g.state.get() != State::Dead
                         && !g.unwinding.get()
                         && !keep.iter().any(|k| Rc::as_ptr(&k.0) == p))
                     .then(|| g.clone())
@@ -285,6 +334,11 @@ pub(crate) fn unwind_all(keep: &[&RawGreenlet]) -> usize {
             i += 1;
             let Some(g) = victim else { continue };
             found = true;
+            if g.state.get() == State::NotStarted {
+                abandon_unstarted(&g);
+                count += 1;
+                continue;
+            }
             g.unwinding.set(true);
             g.set_parent(Some(current_rc()));
             // SAFETY: g is Active and suspended (it is not the current one).
@@ -295,6 +349,23 @@ pub(crate) fn unwind_all(keep: &[&RawGreenlet]) -> usize {
         if !found {
             return count;
         }
+    }
+}
+
+/// Ends a scheduled greenlet that never started, without running it.
+fn abandon_unstarted(g: &Rc<Inner>) {
+    g.state.set(State::Dead);
+    let run = g.run.take();
+    release_reserved(g);
+    registry_remove(g);
+    match run {
+        Some(Run::Body(b)) => b.abandon(),
+        Some(Run::WeakBody(w)) => {
+            if let Some(b) = w.upgrade() {
+                b.abandon()
+            }
+        }
+        other => drop(other),
     }
 }
 
@@ -356,7 +427,13 @@ pub fn stack_stats() -> StackStats {
     let st = state();
     let pool = st.pool.borrow();
     StackStats {
-        live_greenlets: st.registry.borrow().iter().flatten().count(),
+        live_greenlets: st
+            .registry
+            .borrow()
+            .iter()
+            .flatten()
+            .filter(|g| g.state.get() == State::Active)
+            .count(),
         stacks_in_use: pool.outstanding(),
         stacks_free: pool.free_count(),
         slabs: pool.slab_count(),
@@ -372,7 +449,9 @@ pub(crate) fn suspended_names(max: usize) -> (usize, Vec<String>) {
     let all: Vec<&Rc<Inner>> = reg
         .iter()
         .flatten()
-        .filter(|g| g.kind == Kind::Normal && Rc::as_ptr(g) != cur)
+        .filter(|g| {
+            g.kind == Kind::Normal && g.state.get() == State::Active && Rc::as_ptr(g) != cur
+        })
         .collect();
     let names = all
         .iter()
@@ -534,24 +613,51 @@ fn switch_slow(target: &Rc<Inner>, msg: Msg) -> Msg {
             Msg::Throw(e) => {
                 // Python greenlet: throwing into a greenlet that never ran
                 // kills it without running it; the outcome goes to its parent.
-                target.run.take();
-                target.state.set(State::Dead);
+                end_unstarted(target);
                 deliver_to_parent(target, exit_msg(Err(e)))
             }
             Msg::Unwind => {
-                target.run.take();
-                target.state.set(State::Dead);
+                end_unstarted(target);
                 deliver_to_parent(target, Msg::Value(None))
             }
             msg => match start(target) {
                 // SAFETY: the target is Active now; same contract as ours.
                 Ok(()) => unsafe { switch_raw(target, msg) },
-                Err(e) => Msg::Throw(e),
+                Err(e) => start_failed(target, e),
             },
         },
         // SAFETY: same contract as ours.
         State::Active => unsafe { switch_raw(target, msg) },
     }
+}
+
+/// Marks a greenlet that never ran as dead and drops its function.
+fn end_unstarted(g: &Inner) {
+    g.state.set(State::Dead);
+    drop(g.run.take());
+    release_reserved(g);
+    registry_remove(g);
+}
+
+/// No stack for a greenlet being started: a `Greenlet` ends with the error
+/// (its links fire, `get` returns it) and the switcher carries on; a raw
+/// greenlet stays unstarted and the switcher gets the error.
+#[cold]
+fn start_failed(g: &Rc<Inner>, err: Error) -> Msg {
+    let body = match g.run.take() {
+        Some(Run::Body(b)) => Some(b),
+        Some(Run::WeakBody(w)) => w.upgrade(),
+        other => {
+            g.run.set(other);
+            return Msg::Throw(err);
+        }
+    };
+    g.state.set(State::Dead);
+    registry_remove(g);
+    if let Some(b) = body {
+        b.start_failed(err);
+    }
+    Msg::Value(None)
 }
 
 fn stack_canary_ok(g: &Inner) -> Option<bool> {
@@ -585,7 +691,10 @@ fn live_parent(g: &Inner) -> Option<Rc<Inner>> {
 }
 
 fn start(g: &Rc<Inner>) -> Result<()> {
-    let stack = state().pool.borrow_mut().get().map_err(Error::from)?;
+    let stack = match g.stack.take() {
+        Some(reserved) => reserved,
+        None => state().pool.borrow_mut().get().map_err(Error::from)?,
+    };
     // SAFETY: the context runs on `stack`, which `g` owns until it is dead
     // and its last switch has been received (see `receive`).
     let ctx = unsafe { Context::new(&stack.as_context_stack(), entry) };
@@ -593,7 +702,9 @@ fn start(g: &Rc<Inner>) -> Result<()> {
     g.stack.set(Some(stack));
     g.ctx.set(Some(ctx));
     g.state.set(State::Active);
-    registry_add(g);
+    if g.slot.get() == usize::MAX {
+        registry_add(g);
+    }
     Ok(())
 }
 
@@ -734,6 +845,8 @@ fn run_body(me: *const Inner, msg: Msg) -> Msg {
         }
     };
     match catch_unwind(AssertUnwindSafe(move || f(arg))) {
+        // A hub that tore itself down tells its parent why.
+        Ok(Err(e)) if me.kind == Kind::Hub => Msg::Throw(e),
         Ok(r) => exit_msg(r),
         Err(payload) => {
             if payload.is::<ForcedUnwind>() {
@@ -840,8 +953,7 @@ pub(crate) fn discard_unstarted(g: &RawGreenlet) -> bool {
     if g.0.state.get() != State::NotStarted {
         return false;
     }
-    g.0.state.set(State::Dead);
-    drop(g.0.run.take());
+    end_unstarted(&g.0);
     true
 }
 
