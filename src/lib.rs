@@ -40,6 +40,7 @@ pub mod lock;
 pub mod pool;
 pub mod queue;
 mod remote;
+mod sanitize;
 pub(crate) mod stack;
 pub mod timeout;
 mod wait;

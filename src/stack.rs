@@ -64,6 +64,8 @@ pub(crate) struct Stack {
     guard: Guard,
     /// Pages given back (`MADV_DONTNEED`) since it was last used.
     cold: bool,
+    /// valgrind's id for this stack (0 when not under valgrind).
+    valgrind_id: usize,
 }
 
 impl Stack {
@@ -239,7 +241,11 @@ impl StackPool {
     /// A stack of at least the configured size, from the pool or a slab.
     pub(crate) fn get(&mut self) -> std::io::Result<Stack> {
         let mut stack = match self.free.pop() {
-            Some(s) => s,
+            Some(s) => {
+                // A dead greenlet's frames may have left ASan poison here.
+                crate::sanitize::unpoison(s.bottom(), s.size);
+                s
+            }
             None => self.carve()?,
         };
         self.warm_from = self.warm_from.min(self.free.len());
@@ -328,12 +334,15 @@ impl StackPool {
         let base = unsafe { slab.base.add(slab.used * slab.stride) };
         slab.used += 1;
         let guard = install_guard(base, page);
-        Ok(Stack {
+        let mut stack = Stack {
             base,
             size: slab.stride - page,
             guard,
             cold: true,
-        })
+            valgrind_id: 0,
+        };
+        stack.valgrind_id = crate::sanitize::register_stack(stack.bottom(), stack.top());
+        Ok(stack)
     }
 }
 
@@ -343,7 +352,9 @@ impl Drop for StackPool {
         // that could not be unwound): then leak the slabs rather than unmap
         // memory in use.
         if self.outstanding == 0 {
-            self.free.clear();
+            for s in self.free.drain(..) {
+                crate::sanitize::deregister_stack(s.valgrind_id);
+            }
             for slab in self.slabs.drain(..) {
                 if let Some(i) = slab.table_index {
                     unregister_slab(i);

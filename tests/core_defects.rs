@@ -55,6 +55,10 @@ const ENOMEM_CHILD: &str = "GEVENT_TEST_ENOMEM_CHILD";
 
 #[test]
 fn stack_allocation_failure_ends_the_greenlet_with_the_error() {
+    if common::asan_run() {
+        eprintln!("skipped under AddressSanitizer: it cannot run under RLIMIT_AS");
+        return;
+    }
     let (ok, out, err) = run_child("enomem_child", &[(ENOMEM_CHILD, "1")]);
     assert!(ok, "child failed:\n{out}\n{err}");
     assert!(

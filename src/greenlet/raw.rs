@@ -171,6 +171,10 @@ pub(crate) struct Inner {
     locals: RefCell<Option<std::collections::HashMap<u64, Rc<dyn Any>>>>,
     /// The stack has only a canary, to be checked at every switch away.
     canary: Cell<bool>,
+    /// For AddressSanitizer: the bounds of a stack the greenlet does not
+    /// own (the main greenlet's), learned when it first switches away.
+    #[cfg(feature = "sanitize-address")]
+    asan_bounds: Cell<(*const u8, usize)>,
 }
 
 impl Inner {
@@ -248,6 +252,8 @@ fn init_state(p: *const ThreadState) -> &'static ThreadState {
         name: RefCell::new(Some("MainGreenlet".into())),
         locals: RefCell::new(None),
         canary: Cell::new(false),
+        #[cfg(feature = "sanitize-address")]
+        asan_bounds: Cell::new((ptr::null(), 0)),
     });
     let st = Box::new(ThreadState {
         current: Cell::new(Rc::as_ptr(&main)),
@@ -558,12 +564,42 @@ pub(crate) unsafe fn switch_data(target: &Rc<Inner>, data: usize) -> usize {
     };
     st.current.set(tp);
     st.switch_from.set(from);
+    #[cfg(feature = "sanitize-address")]
+    let asan = {
+        let (bottom, size) = asan_bounds(target);
+        crate::sanitize::asan_start(bottom, size, fromr.state.get() == State::Dead)
+    };
     // SAFETY: `ctx` is the target's suspended context on a live stack (type
     // invariant of Inner).
     let tr = unsafe { ctx.resume(data) };
+    #[cfg(feature = "sanitize-address")]
+    asan_resumed(st, Some(asan));
     // Greenlets never change threads: `st` is still this thread's state.
     file_switcher(st, tr.context);
     tr.data
+}
+
+/// The stack `g` runs on, for AddressSanitizer.
+#[cfg(feature = "sanitize-address")]
+fn asan_bounds(g: &Inner) -> (*const u8, usize) {
+    // SAFETY: reading the stack descriptor in place (single thread).
+    match unsafe { &*g.stack.as_ptr() } {
+        Some(s) => (s.bottom().cast_const(), s.size()),
+        None => g.asan_bounds.get(),
+    }
+}
+
+/// Just switched to: end ASan's switch, and remember the bounds of the
+/// switcher's stack if it is one we do not own (the main greenlet's).
+#[cfg(feature = "sanitize-address")]
+fn asan_resumed(st: &ThreadState, s: Option<crate::sanitize::AsanSwitch>) {
+    let (bottom, size) = crate::sanitize::asan_finish(s);
+    // SAFETY: the switcher is alive (see `file_switcher`).
+    let from = unsafe { &*st.switch_from.get() };
+    // SAFETY: reading the stack descriptor in place (single thread).
+    if unsafe { &*from.stack.as_ptr() }.is_none() {
+        from.asan_bounds.set((bottom, size));
+    }
 }
 
 thread_local! {
@@ -763,6 +799,8 @@ pub(crate) fn panic_to_error(payload: Box<dyn Any + Send>) -> Error {
 }
 
 extern "C" fn entry(tr: Transfer) -> ! {
+    #[cfg(feature = "sanitize-address")]
+    asan_resumed(state(), None);
     // SAFETY: the first resume of a greenlet context passes a Packet.
     let msg = unsafe { receive(tr) };
     let me = state().current.get();
@@ -878,9 +916,17 @@ unsafe fn final_switch(me: *const Inner, msg: Msg) -> ! {
         p = pp.parent_ref();
     }
     if let Some(parent) = p {
+        // A payload travels in the thread-local slot, not on this stack:
+        // the stack is left for good (and under AddressSanitizer its fake
+        // stack is freed before the receiver reads the message).
+        let data = match msg {
+            Msg::Value(None) => DATA_VALUE_NONE,
+            m => slow_result(m),
+        };
         // SAFETY: parent is live; `me` stays alive (registry) until the
-        // parent side's `receive` removes it.
-        unsafe { switch_raw(parent, msg) };
+        // parent side's `receive` removes it; `data` is a data word or the
+        // thread-local slot, read once by the receiver.
+        unsafe { switch_data(parent, data) };
     }
     // A greenlet always has a live ancestor (the main greenlet never dies).
     eprintln!("fatal runtime error: gevent: a dead greenlet was resumed");
@@ -1137,6 +1183,8 @@ impl RawGreenlet {
             name: RefCell::new(None),
             locals: RefCell::new(None),
             canary: Cell::new(false),
+            #[cfg(feature = "sanitize-address")]
+            asan_bounds: Cell::new((ptr::null(), 0)),
         }))
     }
 
