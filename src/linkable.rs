@@ -148,13 +148,15 @@ pub(crate) trait Notify {
 
 /// An ordered list of one-shot links. The first link is stored inline:
 /// the common single waiter costs no list allocation. Every operation is
-/// O(1), removal by id included (see [`WaitList`]).
+/// O(1), removal by id included (see [`WaitList`]). Each link carries the
+/// number of its addition, so a notification pass knows exactly which
+/// links were present when it started.
 pub(crate) struct Links<A> {
-    /// Ids for links stored inline.
-    next_first: Cell<u64>,
+    /// Links added so far (the last one's number).
+    added: Cell<u64>,
     /// The oldest link, when it was added to an empty list.
     first: RefCell<Option<(u64, Link<A>)>>,
-    rest: RefCell<WaitList<Link<A>>>,
+    rest: RefCell<WaitList<(u64, Link<A>)>>,
     /// A notification pass is scheduled or running.
     pub(crate) scheduled: Cell<bool>,
 }
@@ -162,7 +164,7 @@ pub(crate) struct Links<A> {
 impl<A> Default for Links<A> {
     fn default() -> Self {
         Links {
-            next_first: Cell::new(1),
+            added: Cell::new(0),
             first: RefCell::new(None),
             rest: RefCell::new(WaitList::default()),
             scheduled: Cell::new(false),
@@ -177,15 +179,15 @@ impl<A> Links<A> {
 
     #[inline]
     pub(crate) fn add_link(&self, link: Link<A>) -> LinkId {
+        let n = self.added.get() + 1;
+        self.added.set(n);
         let mut first = self.first.borrow_mut();
         let mut rest = self.rest.borrow_mut();
         if first.is_none() && rest.is_empty() {
-            let id = self.next_first.get();
-            self.next_first.set(id + 1);
-            *first = Some((id, link));
-            LinkId(LinkSlot::First(id))
+            *first = Some((n, link));
+            LinkId(LinkSlot::First(n))
         } else {
-            LinkId(LinkSlot::Rest(rest.push_back(link)))
+            LinkId(LinkSlot::Rest(rest.push_back((n, link))))
         }
     }
 
@@ -195,13 +197,13 @@ impl<A> Links<A> {
         let taken = match id.0 {
             LinkSlot::First(i) => {
                 let mut first = self.first.borrow_mut();
-                if first.as_ref().is_some_and(|(f, _)| *f == i) {
+                if first.as_ref().is_some_and(|(n, _)| *n == i) {
                     first.take().map(|(_, l)| l)
                 } else {
                     None
                 }
             }
-            LinkSlot::Rest(k) => self.rest.borrow_mut().remove(k),
+            LinkSlot::Rest(k) => self.rest.borrow_mut().remove(k).map(|(_, l)| l),
         };
         // Dropped outside the borrows: a link's captures may touch us.
         taken.is_some()
@@ -222,42 +224,37 @@ impl<A> Links<A> {
         self.first.borrow().is_none() && self.rest.borrow().is_empty()
     }
 
+    /// Takes the oldest link, if it was added no later than addition
+    /// number `upto`.
     #[inline]
-    fn pop_front(&self) -> Option<(LinkSlot, Link<A>)> {
-        let f = self.first.borrow_mut().take();
-        if let Some((id, l)) = f {
-            return Some((LinkSlot::First(id), l));
+    fn pop_front(&self, upto: u64) -> Option<Link<A>> {
+        {
+            let mut first = self.first.borrow_mut();
+            if first.as_ref().is_some_and(|(n, _)| *n <= upto) {
+                return first.take().map(|(_, l)| l);
+            }
         }
-        let r = self.rest.borrow_mut().pop_front();
-        r.map(|(k, l)| (LinkSlot::Rest(k), l))
-    }
-
-    fn last_id(&self) -> Option<LinkSlot> {
-        if let Some(k) = self.rest.borrow().back_key() {
-            return Some(LinkSlot::Rest(k));
+        let mut rest = self.rest.borrow_mut();
+        if rest.front().is_some_and(|(n, _)| *n <= upto) {
+            return rest.pop_front().map(|(_, (_, l))| l);
         }
-        self.first
-            .borrow()
-            .as_ref()
-            .map(|(id, _)| LinkSlot::First(*id))
+        None
     }
 
     /// Fires links in order, one at a time, while `go_on()` holds, up to the
-    /// last link present when the pass started; each link is removed before
-    /// it runs, so an `unlink` made by an earlier link takes effect and a
-    /// link never fires twice. A panicking link is reported to the hub and
-    /// the others still run.
+    /// last link present when the pass started (links added meanwhile wait
+    /// for the next pass); each link is removed before it runs, so an
+    /// `unlink` made by an earlier link takes effect and a link never fires
+    /// twice. A panicking link is reported to the hub and the others still
+    /// run.
     #[inline(always)]
     pub(crate) fn notify(&self, a: &A, go_on: impl Fn() -> bool) {
-        let Some(last) = self.last_id() else { return };
+        let upto = self.added.get();
         while go_on() {
-            let Some((id, link)) = self.pop_front() else {
+            let Some(link) = self.pop_front(upto) else {
                 break;
             };
             fire(link, a);
-            if id == last {
-                break;
-            }
         }
     }
 }
@@ -266,7 +263,7 @@ impl<A> Links<A> {
     /// Fires every link, including links added while firing, until none is
     /// left (gevent's `Greenlet._notify_links`).
     pub(crate) fn drain(&self, a: &A) {
-        while let Some((_, link)) = self.pop_front() {
+        while let Some(link) = self.pop_front(u64::MAX) {
             fire(link, a);
         }
     }
@@ -419,5 +416,36 @@ impl LinkCore {
     /// Links not yet fired (gevent's `linkcount`).
     pub(crate) fn linkcount(&self) -> usize {
         self.links.len() + self.arrived.borrow().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pass fires exactly the links present when it started, even when
+    /// one of them unlinks the last of those and adds a new one.
+    #[test]
+    fn pass_ends_with_the_links_present_at_its_start() {
+        let links: Rc<Links<()>> = Rc::new(Links::default());
+        let log: Rc<RefCell<Vec<u32>>> = Rc::default();
+        let last: Rc<Cell<Option<LinkId>>> = Rc::default();
+        let (l, lg, la) = (links.clone(), log.clone(), last.clone());
+        links.add(Box::new(move |_| {
+            lg.borrow_mut().push(1);
+            assert!(l.remove(la.get().unwrap()));
+            let lg = lg.clone();
+            l.add(Box::new(move |_| lg.borrow_mut().push(4)));
+        }));
+        let lg = log.clone();
+        links.add(Box::new(move |_| lg.borrow_mut().push(2)));
+        let lg = log.clone();
+        last.set(Some(links.add(Box::new(move |_| lg.borrow_mut().push(3)))));
+        links.notify(&(), || true);
+        assert_eq!(*log.borrow(), vec![1, 2]);
+        assert_eq!(links.len(), 1);
+        links.notify(&(), || true);
+        assert_eq!(*log.borrow(), vec![1, 2, 4]);
+        assert!(links.is_empty());
     }
 }

@@ -145,14 +145,6 @@ impl<T> WaitList<T> {
         }
     }
 
-    /// The key of the newest entry.
-    pub(crate) fn back_key(&self) -> Option<Key> {
-        match self.tail {
-            NIL => None,
-            i => Some(self.key(i)),
-        }
-    }
-
     /// True while the entry `key` names is in the list.
     fn holds(&self, key: Key) -> bool {
         self.slots
@@ -195,7 +187,6 @@ mod tests {
         assert_eq!(l.remove(keys[5]), None, "a key removes once");
         assert_eq!(l.len(), 3);
         assert_eq!(l.front(), Some(&1));
-        assert_eq!(l.back_key(), Some(keys[4]));
         let rest: Vec<i32> = std::iter::from_fn(|| l.pop_front().map(|(_, v)| v)).collect();
         assert_eq!(rest, vec![1, 3, 4]);
         assert!(l.is_empty());
