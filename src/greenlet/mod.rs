@@ -164,6 +164,10 @@ impl<T: 'static> Greenlet<T> {
     }
 
     /// Creates and starts a greenlet running `f` (gevent's `spawn`).
+    ///
+    /// Its stack is allocated when it first runs; if that fails, the
+    /// greenlet ends with the [`Error::Io`] as its exception (see
+    /// [`try_spawn`](Self::try_spawn) to get that error here instead).
     pub fn spawn<F>(f: F) -> Greenlet<T>
     where
         F: FnOnce() -> Result<T> + 'static,
