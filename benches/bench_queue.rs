@@ -73,28 +73,26 @@ fn block<Q: QueueLike>(q: Q) {
 }
 
 /// The same with the putter in a hub callback (gevent's `_hub` cases):
-/// the non-blocking `try_put` from the hub hands items to the waiting
-/// getter.
-fn block_hub_queue() {
-    let q: Queue<usize> = Queue::new(Some(1));
+/// one callback puts all N items; each `put` from the hub lets the waiting
+/// getter take its item and run until it waits again.
+fn block_hub<Q: QueueLike>(q: Q) {
     let q2 = q.clone();
     let g = spawn(move || {
         for i in 0..N {
-            assert_eq!(q2.get()?, i);
+            assert_eq!(q2.get(), i);
         }
         Ok("Finished")
     });
-    let q3 = q.clone();
     let hub = get_hub();
-    // One item per callback: each hub-side put fills the single slot and
-    // lets the getter run before the next.
-    for i in 0..N {
-        let q = q3.clone();
-        hub.run_callback(move || {
-            let _ = q.try_put(i);
-        })
-        .unwrap();
-    }
+    let h = hub.clone();
+    hub.run_callback(move || {
+        assert!(h.is_current());
+        for i in 0..N {
+            q.put(i);
+        }
+    })
+    .unwrap();
+    hub.join().unwrap();
     assert_eq!(g.get().unwrap(), "Finished");
 }
 
@@ -127,7 +125,12 @@ fn main() {
         block(Queue::<usize>::new(Some(1)))
     });
     measure("bench_channel", &mut || block(Channel::<usize>::new()));
-    measure("bench_bounded_queue_block_hub", &mut block_hub_queue);
+    measure("bench_bounded_queue_block_hub", &mut || {
+        block_hub(Queue::<usize>::new(Some(1)))
+    });
+    measure("bench_channel_hub", &mut || {
+        block_hub(Channel::<usize>::new())
+    });
     measure("bench_unbounded_priority_queue_noblock", &mut || {
         no_block(&PriorityQueue::<usize>::new(None))
     });

@@ -73,13 +73,7 @@ fn checked_stack_size(bytes: usize) -> Result<usize, ()> {
 /// logger is installed, on stderr otherwise.
 fn warn_once(message: &str) {
     static WARNED: std::sync::Once = std::sync::Once::new();
-    WARNED.call_once(|| {
-        if log::max_level() == log::LevelFilter::Off {
-            eprintln!("{message}");
-        } else {
-            log::warn!("{message}");
-        }
-    });
+    WARNED.call_once(|| crate::error::emit(log::Level::Warn, format_args!("{message}")));
 }
 
 fn parse_size(s: &str) -> Option<usize> {

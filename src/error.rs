@@ -100,6 +100,57 @@ impl Error {
         Error::Custom(Arc::new(err))
     }
 
+    /// The application error inside an [`Error::Custom`], if it is an `E`
+    /// (gevent's `except TooLong:`).
+    ///
+    /// Raising, killing with and catching an error type of one's own:
+    ///
+    /// ```
+    /// use gevent::{Error, sleep, spawn};
+    ///
+    /// #[derive(Debug)]
+    /// struct TooLong(u32);
+    /// impl std::fmt::Display for TooLong {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         write!(f, "too long: {}", self.0)
+    ///     }
+    /// }
+    /// impl std::error::Error for TooLong {}
+    ///
+    /// // raise TooLong(3)
+    /// let g = spawn(|| -> gevent::Result<()> { Err(Error::custom(TooLong(3))) });
+    /// // except TooLong as e:
+    /// match g.get() {
+    ///     Err(e) if e.is::<TooLong>() => assert_eq!(e.downcast_ref::<TooLong>().unwrap().0, 3),
+    ///     other => panic!("{other:?}"),
+    /// }
+    ///
+    /// // g.kill(TooLong(7)): the blocked call in the greenlet returns it.
+    /// let g = spawn(|| match sleep(10.0) {
+    ///     Err(e) if e.is::<TooLong>() => Ok(e.downcast_ref::<TooLong>().unwrap().0),
+    ///     Err(e) => Err(e),
+    ///     Ok(()) => Ok(0),
+    /// });
+    /// sleep(0.0)?;
+    /// g.kill_with(Error::custom(TooLong(7)))?;
+    /// assert_eq!(g.get()?, 7);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Custom(e) => {
+                let e: &(dyn std::error::Error + 'static) = &**e;
+                e.downcast_ref::<E>()
+            }
+            _ => None,
+        }
+    }
+
+    /// True for an [`Error::Custom`] holding an `E`.
+    pub fn is<E: std::error::Error + 'static>(&self) -> bool {
+        self.downcast_ref::<E>().is_some()
+    }
+
     /// A [`Error::Custom`] carrying only a message.
     pub fn msg(text: impl Into<String>) -> Error {
         Error::Custom(Arc::new(Message(text.into())))
@@ -235,5 +286,27 @@ impl PartialEq for Error {
             (Error::Custom(a), Error::Custom(b)) => Arc::ptr_eq(a, b),
             _ => std::mem::discriminant(self) == std::mem::discriminant(other),
         }
+    }
+}
+
+/// Writes a report for the user: through `log` at `level` when a logger is
+/// installed (the maximum level is not `Off`), otherwise on stderr, as
+/// gevent prints a dead greenlet's traceback to stderr.
+pub(crate) fn emit(level: log::Level, message: std::fmt::Arguments<'_>) {
+    if log::max_level() == log::LevelFilter::Off {
+        eprintln!("{message}");
+    } else {
+        log::log!(level, "{message}");
+    }
+}
+
+/// gevent's `print_exception` line: `"<context> failed with <Kind>: <err>"`
+/// (nothing for `GreenletExit`, which is not a failure).
+pub(crate) fn report_failure(context: &str, err: &Error) {
+    if !err.is_greenlet_exit() {
+        emit(
+            log::Level::Error,
+            format_args!("{context} failed with {}: {err}", err.kind_name()),
+        );
     }
 }

@@ -201,8 +201,8 @@ impl Hub {
         lp.set_error_handler(move |ctx, err| {
             if let Some(h) = weak.upgrade() {
                 Hub(h).handle_error(ctx, err)
-            } else if !err.is_greenlet_exit() {
-                log::error!("{ctx} failed with {}: {err}", err.kind_name());
+            } else {
+                crate::error::report_failure(ctx, &err);
             }
         });
         HUB.with(|h| h.set(Rc::into_raw(hub.0.clone())));
@@ -452,7 +452,10 @@ impl Hub {
             Some(h) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(context, &err)));
                 if r.is_err() {
-                    log::error!("gevent: the hub's error handler panicked");
+                    crate::error::emit(
+                        log::Level::Error,
+                        format_args!("gevent: the hub's error handler panicked"),
+                    );
                 }
             }
             None => self.print_exception(context, &err),
@@ -462,13 +465,12 @@ impl Hub {
         }
     }
 
-    /// Writes the report of `handle_error` (`"<context> failed with X"`) to
-    /// the log.
+    /// Writes the report of `handle_error` (`"<context> failed with X: .."`):
+    /// through the `log` crate when a logger is installed, on stderr
+    /// otherwise (gevent prints to stderr), so a failed greenlet is never
+    /// silent. `GreenletExit` is not reported.
     pub fn print_exception(&self, context: &str, err: &Error) {
-        if err.is_greenlet_exit() {
-            return;
-        }
-        log::error!("{context} failed with {}: {err}", err.kind_name());
+        crate::error::report_failure(context, err);
     }
 
     /// Raises `err` in the main greenlet (gevent's
@@ -693,8 +695,8 @@ fn after_switch_slow(m: Msg) {
         Msg::Throw(e) => {
             if let Some(h) = get_hub_if_exists() {
                 h.handle_error("greenlet", e);
-            } else if !e.is_greenlet_exit() {
-                log::error!("greenlet failed with {}: {e}", e.kind_name());
+            } else {
+                crate::error::report_failure("greenlet", &e);
             }
         }
         Msg::Unwind => {
@@ -764,7 +766,11 @@ pub fn idle() -> Result<()> {
     hub.wait(&w)
 }
 
-/// An installed signal handler (gevent's `signal_handler` result).
+/// An installed signal handler (gevent's `signal_handler` result). The
+/// handler stays installed while this value lives: bind it
+/// (`let _handler = signal_handler(..)?;`) for as long as it should handle
+/// the signal; dropping it uninstalls the handler.
+#[must_use = "dropping a SignalHandler uninstalls it: keep it alive with `let _h = ...` (not `let _ = ...`)"]
 pub struct SignalHandler {
     watcher: crate::core::Signal,
 }

@@ -48,14 +48,14 @@ mod waiter;
 mod waitlist;
 
 pub use error::{Error, Result, TimeoutError};
-pub use greenlet::{Greenlet, RawGreenlet};
+pub use greenlet::{AnyGreenlet, Greenlet, RawGreenlet};
 pub use hub::{Hub, Seconds, SignalHandler, get_hub, idle, signal_handler, sleep, sleep_ref};
 pub use linkable::{LinkId, Waitable};
 pub use timeout::{Timeout, with_timeout};
 pub use wait::{
-    Iwait, iwait, iwait_count, iwait_timeout, joinall, joinall_count, joinall_raise_error,
-    joinall_timeout, kill, kill_with, killall, killall_raw, killall_with, wait, wait_count,
-    wait_loop, wait_loop_timeout, wait_timeout,
+    Indexed, Iwait, Kill, iwait, iwait_count, iwait_timeout, joinall, joinall_count,
+    joinall_raise_error, joinall_timeout, kill, kill_with, killall, killall_raw, killall_with,
+    wait, wait_count, wait_loop, wait_loop_timeout, wait_timeout,
 };
 pub use waiter::Waiter;
 

@@ -45,6 +45,21 @@ pub trait Waitable {
     fn exception(&self) -> Option<Error> {
         None
     }
+
+    /// The identity of the object behind this handle: handles that are
+    /// clones of each other (and references to them, and an
+    /// [`AnyGreenlet`](crate::AnyGreenlet) of a greenlet) share it. By
+    /// default the object's own address.
+    fn identity(&self) -> *const () {
+        self as *const Self as *const ()
+    }
+
+    /// True when `self` and `other` are the same object (Python's `is`),
+    /// whatever their types: a reference yielded by `iwait` over mixed
+    /// objects compared with one of them.
+    fn same_as(&self, other: &dyn Waitable) -> bool {
+        self.identity() == other.identity()
+    }
 }
 
 impl<W: Waitable + ?Sized> Waitable for &W {
@@ -62,6 +77,10 @@ impl<W: Waitable + ?Sized> Waitable for &W {
 
     fn exception(&self) -> Option<Error> {
         (**self).exception()
+    }
+
+    fn identity(&self) -> *const () {
+        (**self).identity()
     }
 }
 
@@ -111,6 +130,10 @@ macro_rules! linkable_api {
             fn exception(&self) -> Option<$crate::Error> {
                 let f: fn(&Self) -> Option<$crate::Error> = $exc;
                 f(self)
+            }
+
+            fn identity(&self) -> *const () {
+                std::rc::Rc::as_ptr(&self.0) as *const ()
             }
         }
     };

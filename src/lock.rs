@@ -268,7 +268,9 @@ impl std::fmt::Debug for ThreadSafeSemaphore {
     }
 }
 
-/// Releases its semaphore when dropped.
+/// Releases its semaphore when dropped: bind it (`let _g = sem.lock()?;`)
+/// for as long as the permit should be held.
+#[must_use = "dropping a SemaphoreGuard releases the semaphore at once: bind it with `let _g = ...`"]
 pub struct SemaphoreGuard<'a>(&'a Semaphore);
 
 impl Drop for SemaphoreGuard<'_> {
@@ -449,7 +451,9 @@ impl RLock {
     }
 }
 
-/// Releases one level of its [`RLock`] when dropped.
+/// Releases one level of its [`RLock`] when dropped: bind it
+/// (`let _g = lock.lock()?;`) for as long as the lock should be held.
+#[must_use = "dropping an RLockGuard releases the lock at once: bind it with `let _g = ...`"]
 pub struct RLockGuard<'a>(&'a RLock);
 
 impl Drop for RLockGuard<'_> {

@@ -1248,11 +1248,16 @@ impl<T: 'static> Channel<T> {
         self.put_spec(item, Some(timeout.timeout_spec()?))
     }
 
-    /// Hands `item` to a waiting getter without blocking.
+    /// Hands `item` to a waiting getter without blocking. From inside the
+    /// hub the getter runs at once with its item, until it blocks again
+    /// (gevent's `getter.switch(item)`), so a second `try_put` in the same
+    /// callback finds it waiting again; from a greenlet the getter is woken
+    /// through the loop.
     ///
     /// # Errors
     /// [`Error::Full`] when no getter waits.
     pub fn try_put(&self, item: T) -> Result<()> {
+        let in_hub = self.0.hub.is_current();
         loop {
             let g = self.0.getters.borrow_mut().pop_front();
             let Some((_, (token, slot))) = g else {
@@ -1262,7 +1267,13 @@ impl<T: 'static> Channel<T> {
                 continue;
             }
             slot.set(Some(item));
-            self.0.hub.loop_().push_callback(CallbackEntry::Wake(token));
+            if in_hub {
+                if let Some(d) = token.fire_data() {
+                    after_switch_data(d);
+                }
+            } else {
+                self.0.hub.loop_().push_callback(CallbackEntry::Wake(token));
+            }
             return Ok(());
         }
     }

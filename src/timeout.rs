@@ -13,6 +13,51 @@
 //! gevent's `with Timeout(...)` block. Nested timeouts work: the one that
 //! fires is the one reported, and [`Timeout::caused`] tells which.
 //!
+//! # Keeping a timeout alive
+//! gevent's docstring example `gevent.Timeout(0.1).start(); gevent.sleep(0.2)`
+//! translates with a binding: a `Timeout` that is not bound is dropped at
+//! once, and cancelled (the compiler warns: `Timeout` is `#[must_use]`).
+//!
+//! ```
+//! use gevent::{Error, Timeout, sleep};
+//!
+//! let _t = Timeout::start_new(0.1); // `let _ = ...` would cancel it at once
+//! assert!(matches!(sleep(0.2), Err(Error::Timeout(_))));
+//! ```
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! gevent::Timeout::start_new(0.1); // dropped and cancelled: refused
+//! ```
+//!
+//! # `with Timeout(seconds) as t:`
+//! The block form is a scope holding the timeout; the error it raises is
+//! told from other timeouts' with `t.caused(&err)` (gevent's
+//! `except Timeout as e: if e is not t: raise`):
+//!
+//! ```
+//! use gevent::{Timeout, sleep};
+//!
+//! // with gevent.Timeout(0.05) as t:
+//! //     gevent.sleep(10)
+//! // except gevent.Timeout as e:
+//! //     if e is not t: raise
+//! //     print("timed out")
+//! let outcome = {
+//!     let t = Timeout::start_new(0.05);
+//!     match sleep(10.0) {
+//!         Err(e) if t.caused(&e) => "timed out",
+//!         Err(e) => return Err(e),
+//!         Ok(()) => "finished",
+//!     }
+//! }; // leaving the block drops `t`: cancelled if it had not fired
+//! assert_eq!(outcome, "timed out");
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! [`Timeout::run`] is the same as a call: it starts the timeout, runs the
+//! closure, and cancels it; [`with_timeout`] makes the timeout itself.
+//!
 //! # Differences from gevent
 //! gevent's silent `Timeout(t, False)` context manager is
 //! [`with_timeout_silent`]: it returns `Ok(None)` when its own timeout
@@ -34,6 +79,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// A timeout. Cloning gives another handle to the same timeout; dropping
 /// the last one cancels it.
 #[derive(Clone)]
+#[must_use = "dropping the last handle of a Timeout cancels it: keep it alive with `let _t = ...` (not `let _ = ...`) for as long as it should run"]
 pub struct Timeout(Rc<Inner>);
 
 struct Inner {

@@ -7,13 +7,14 @@ use std::rc::Rc;
 
 use crate::core::Timer;
 use crate::error::{Error, Result};
-use crate::greenlet::Greenlet;
 use crate::greenlet::raw::{self, Msg, WakeToken};
+use crate::greenlet::{AnyGreenlet, Greenlet};
 use crate::hub::{Seconds, after_switch_data, checked_timeout, get_hub};
 use crate::linkable::{LinkId, Waitable};
 
 /// Yields objects as they become ready (gevent's `iwait`). Dropping it
 /// unlinks whatever it still watches (gevent's context-manager exit).
+#[must_use = "an Iwait does nothing unless iterated; dropping it unlinks everything it watches"]
 pub struct Iwait<'a, W: Waitable> {
     objs: &'a [W],
     links: Vec<Option<LinkId>>,
@@ -26,6 +27,34 @@ pub struct Iwait<'a, W: Waitable> {
 
 /// Iterates over `objs` in the order they become ready; each `next()`
 /// blocks until one more is.
+///
+/// Objects of different types (greenlets of different result types,
+/// events, async results) go together as `&dyn Waitable`;
+/// [`indexed`](Iwait::indexed) tells which one became ready by position,
+/// [`Waitable::same_as`] by identity:
+///
+/// ```
+/// use gevent::event::{AsyncResult, Event};
+/// use gevent::{Waitable, iwait, spawn};
+///
+/// let ev = Event::new();
+/// let ar: AsyncResult<u8> = AsyncResult::new();
+/// let g = spawn(|| Ok(String::from("first")));
+/// let (e2, a2) = (ev.clone(), ar.clone());
+/// let setter = spawn(move || { e2.set(); a2.set(1); Ok(()) });
+/// let objs: [&dyn Waitable; 3] = [&ev, &ar, &g];
+/// let mut order = Vec::new();
+/// for r in iwait(&objs).indexed() {
+///     let (i, obj) = r?;
+///     if obj.same_as(&g) {
+///         assert_eq!(i, 2);
+///     }
+///     order.push(i);
+/// }
+/// assert_eq!(order, [2, 0, 1]);
+/// # setter.join()?;
+/// # Ok::<(), gevent::Error>(())
+/// ```
 pub fn iwait<W: Waitable>(objs: &[W]) -> Iwait<'_, W> {
     Iwait::new(objs, None, None)
 }
@@ -117,6 +146,32 @@ impl<'a, W: Waitable> Iterator for Iwait<'a, W> {
     type Item = Result<&'a W>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        self.next_indexed().map(|r| r.map(|(_, w)| w))
+    }
+}
+
+impl<'a, W: Waitable> Iwait<'a, W> {
+    /// Yields `(position in the slice, object)` instead of the object: the
+    /// direct answer to "which one became ready?", also for a slice of
+    /// mixed objects.
+    ///
+    /// ```
+    /// use gevent::event::Event;
+    /// use gevent::{Waitable, iwait, spawn};
+    ///
+    /// let ev = Event::new();
+    /// let g = spawn(|| Ok("done"));
+    /// let objs: [&dyn Waitable; 2] = [&ev, &g];
+    /// let (i, first) = iwait(&objs).indexed().next().unwrap()?;
+    /// assert_eq!(i, 1);
+    /// assert!(first.same_as(&g));
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn indexed(self) -> Indexed<'a, W> {
+        Indexed(self)
+    }
+
+    fn next_indexed(&mut self) -> Option<Result<(usize, &'a W)>> {
         loop {
             if self.remaining == 0 || self.timed_out.get() {
                 self.unlink_all();
@@ -126,7 +181,7 @@ impl<'a, W: Waitable> Iterator for Iwait<'a, W> {
             if let Some(i) = i {
                 self.links[i] = None;
                 self.remaining -= 1;
-                return Some(Ok(&self.objs[i]));
+                return Some(Ok((i, &self.objs[i])));
             }
             let hub = get_hub();
             if let Err(e) = hub.ensure_can_block() {
@@ -145,6 +200,18 @@ impl<'a, W: Waitable> Iterator for Iwait<'a, W> {
     }
 }
 
+/// [`Iwait::indexed`]: yields `(position, object)` as objects become ready.
+#[must_use = "an Iwait does nothing unless iterated; dropping it unlinks everything it watches"]
+pub struct Indexed<'a, W: Waitable>(Iwait<'a, W>);
+
+impl<'a, W: Waitable> Iterator for Indexed<'a, W> {
+    type Item = Result<(usize, &'a W)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_indexed()
+    }
+}
+
 impl<W: Waitable> Drop for Iwait<'_, W> {
     fn drop(&mut self) {
         self.unlink_all();
@@ -160,7 +227,21 @@ fn collect<'a, W: Waitable>(it: Iwait<'a, W>) -> Result<Vec<&'a W>> {
 }
 
 /// Blocks until every object is ready; returns them in the order they
-/// became ready (gevent's `wait(objects)`).
+/// became ready (gevent's `wait(objects)`). Mixed objects go as
+/// `&dyn Waitable`:
+///
+/// ```
+/// use gevent::event::Event;
+/// use gevent::{Waitable, spawn, wait};
+///
+/// let ev = Event::new();
+/// let e = ev.clone();
+/// let g = spawn(move || { e.set(); Ok(3.5) });
+/// let objs: [&dyn Waitable; 2] = [&ev, &g];
+/// let ready = wait(&objs)?;
+/// assert_eq!(ready.len(), 2);
+/// # Ok::<(), gevent::Error>(())
+/// ```
 ///
 /// # Errors
 /// Whatever is thrown into the caller while it waits (`LoopExit` if they
@@ -205,6 +286,19 @@ pub fn wait_loop_timeout(secs: impl Seconds) -> Result<bool> {
 
 /// Waits for every greenlet to finish; returns the greenlets that finished,
 /// in the order they did (gevent's `joinall`). Failures are not raised.
+/// Greenlets of different result types go as [`AnyGreenlet`]s (anything
+/// [`Waitable`] and `Clone` works, `&dyn Waitable` included):
+///
+/// ```
+/// use gevent::{joinall, spawn};
+///
+/// let a = spawn(|| Ok(1));
+/// let b = spawn(|| Ok("two"));
+/// let done = joinall(&[a.any(), b.any()])?;
+/// assert_eq!(done.len(), 2);
+/// assert_eq!(done[1].downcast::<&str>().unwrap().get()?, "two");
+/// # Ok::<(), gevent::Error>(())
+/// ```
 ///
 /// # Errors
 /// Whatever is thrown into the caller while it waits.
@@ -260,12 +354,49 @@ pub fn joinall_count<W: Waitable + Clone>(
         .collect())
 }
 
-/// Kills every greenlet with `GreenletExit` and waits for all to die
-/// (gevent's `killall`). Greenlets that have not started never run.
+/// Something [`killall`] can kill: a [`Greenlet<T>`] of any `T`, an
+/// [`AnyGreenlet`], or a reference to either.
+pub trait Kill: Waitable {
+    /// Asks the greenlet to die with `err`, without waiting (gevent's
+    /// `kill(block=False)`).
+    fn kill_request(&self, err: Error);
+}
+
+impl<T: 'static> Kill for Greenlet<T> {
+    fn kill_request(&self, err: Error) {
+        let _ = self.kill_impl(err, false, None);
+    }
+}
+
+impl Kill for AnyGreenlet {
+    fn kill_request(&self, err: Error) {
+        self.kill_with_nowait(err)
+    }
+}
+
+impl<K: Kill + ?Sized> Kill for &K {
+    fn kill_request(&self, err: Error) {
+        (**self).kill_request(err)
+    }
+}
+
+/// Kills every greenlet with `GreenletExit` and waits until all are dead
+/// (gevent's `killall`). Greenlets of different result types go together
+/// as [`AnyGreenlet`]s (`AnyGreenlet::from(&g)` or `g.any()`).
+///
+/// ```
+/// use gevent::{AnyGreenlet, killall, sleep, spawn};
+///
+/// let numbers = spawn(|| { sleep(10.0)?; Ok(1) });
+/// let text = spawn(|| { sleep(10.0)?; Ok("text") });
+/// killall(&[AnyGreenlet::from(&numbers), text.any()])?;
+/// assert!(numbers.killed() && text.killed());
+/// # Ok::<(), gevent::Error>(())
+/// ```
 ///
 /// # Errors
 /// Whatever is thrown into the caller while it waits.
-pub fn killall<T: 'static>(greenlets: &[Greenlet<T>]) -> Result<()> {
+pub fn killall<K: Kill>(greenlets: &[K]) -> Result<()> {
     killall_with(greenlets, Error::GreenletExit, true, None)
 }
 
@@ -274,19 +405,19 @@ pub fn killall<T: 'static>(greenlets: &[Greenlet<T>]) -> Result<()> {
 /// # Errors
 /// [`Error::Timeout`] when `timeout` passes with greenlets still alive;
 /// otherwise as [`killall`].
-pub fn killall_with<T: 'static>(
-    greenlets: &[Greenlet<T>],
+pub fn killall_with<K: Kill>(
+    greenlets: &[K],
     err: Error,
     block: bool,
     timeout: Option<f64>,
 ) -> Result<()> {
     for g in greenlets {
-        let _ = g.kill_impl(err.clone(), false, None);
+        g.kill_request(err.clone());
     }
     if !block {
         return Ok(());
     }
-    let alive: Vec<&Greenlet<T>> = greenlets.iter().filter(|g| !g.ready()).collect();
+    let alive: Vec<&K> = greenlets.iter().filter(|g| !g.ready()).collect();
     if alive.is_empty() {
         return Ok(());
     }

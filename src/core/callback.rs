@@ -210,13 +210,12 @@ pub(crate) fn report(inner: &LoopInner, context: &str, err: crate::Error) {
     match h {
         Some(h) => {
             if catch_unwind(AssertUnwindSafe(|| h(context, err))).is_err() {
-                log::error!("gevent: the error handler itself panicked");
+                crate::error::emit(
+                    log::Level::Error,
+                    format_args!("gevent: the error handler itself panicked"),
+                );
             }
         }
-        None => {
-            if !err.is_greenlet_exit() {
-                log::error!("{context} failed with {}: {err}", err.kind_name());
-            }
-        }
+        None => crate::error::report_failure(context, &err),
     }
 }

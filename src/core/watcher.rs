@@ -115,7 +115,10 @@ enum Cb {
 }
 
 /// A libev watcher made by a [`Loop`]. Cloning gives another handle to the
-/// same watcher; the watcher is stopped when the last handle is dropped.
+/// same watcher; the watcher is stopped when the last handle is dropped, so
+/// keep a started watcher in a variable (`let _timer = ...`) or a field for
+/// as long as it should run.
+#[must_use = "a watcher is stopped when its last handle is dropped: keep it alive with `let _w = ...` (not `let _ = ...`)"]
 pub struct Watcher<K: WatcherKind>(Rc<WInner<K>>);
 
 impl<K: WatcherKind> Clone for Watcher<K> {

@@ -29,8 +29,10 @@
 //!   `Err(GreenletExit)` (gevent returns the `GreenletExit` instance as the
 //!   value); `successful()` is still true, as in gevent.
 
+mod any;
 pub mod raw;
 
+pub use any::{AnyGreenlet, AsRawGreenlet};
 pub use raw::RawGreenlet;
 
 use std::cell::{Cell, RefCell};
@@ -46,6 +48,8 @@ use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 enum Outcome<T> {
     Value(T),
+    /// The value was moved out with `take`.
+    Taken,
     /// Ended by `GreenletExit`: successful, no value.
     Exit,
     Failed(Error),
@@ -397,6 +401,43 @@ impl<T: 'static> Greenlet<T> {
         self.result()
     }
 
+    /// Moves the value out, blocking until the greenlet is dead: the way to
+    /// get a result that is not `Clone` (a `Vec` of sockets, a big buffer).
+    /// Only the first call gets the value; the greenlet still counts as
+    /// successful afterwards, but [`value`](Self::value) is `None` and
+    /// `get`/`take` return `Err(InvalidArgument("... already taken"))`.
+    ///
+    /// ```
+    /// let g = gevent::spawn(|| Ok(vec![String::from("not Clone-cheap")]));
+    /// assert_eq!(g.take().unwrap().len(), 1);
+    /// assert!(g.take().is_err());
+    /// assert!(g.successful());
+    /// ```
+    ///
+    /// # Errors
+    /// The greenlet's failure, as [`get`](Self::get); the "already taken"
+    /// error after the first call; or as [`join`](Self::join).
+    pub fn take(&self) -> Result<T> {
+        if !self.ready() {
+            self.join()?;
+        }
+        let mut outcome = self.0.outcome.borrow_mut();
+        match &*outcome {
+            Some(Outcome::Value(_)) => match outcome.replace(Outcome::Taken) {
+                Some(Outcome::Value(v)) => Ok(v),
+                _ => unreachable!("just matched a value"),
+            },
+            Some(Outcome::Taken) => Err(taken_error()),
+            Some(Outcome::Exit) => Err(Error::GreenletExit),
+            Some(Outcome::Failed(e)) => Err(e.clone()),
+            None => Err(Error::Timeout(TimeoutError {
+                id: 0,
+                seconds: None,
+                message: None,
+            })),
+        }
+    }
+
     /// The outcome without blocking: `Err(Timeout)` if not ready (gevent's
     /// `get(block=False)`).
     ///
@@ -430,6 +471,7 @@ impl<T: 'static> Greenlet<T> {
     {
         match &*self.0.outcome.borrow() {
             Some(Outcome::Value(v)) => Ok(v.clone()),
+            Some(Outcome::Taken) => Err(taken_error()),
             Some(Outcome::Exit) => Err(Error::GreenletExit),
             Some(Outcome::Failed(e)) => Err(e.clone()),
             None => Err(Error::Timeout(TimeoutError {
@@ -649,7 +691,7 @@ impl<T: 'static> Greenlet<T> {
     pub fn successful(&self) -> bool {
         matches!(
             &*self.0.outcome.borrow(),
-            Some(Outcome::Value(_)) | Some(Outcome::Exit)
+            Some(Outcome::Value(_) | Outcome::Taken | Outcome::Exit)
         )
     }
 
@@ -687,6 +729,12 @@ impl<T: 'static> Greenlet<T> {
         self.0.raw.set_name(name)
     }
 
+    /// This greenlet as an [`AnyGreenlet`], to go with greenlets of other
+    /// result types (`joinall`, `killall`, a `Vec` of mixed greenlets).
+    pub fn any(&self) -> AnyGreenlet {
+        AnyGreenlet::from(self)
+    }
+
     /// The underlying raw greenlet.
     pub fn raw(&self) -> &RawGreenlet {
         &self.0.raw
@@ -696,6 +744,11 @@ impl<T: 'static> Greenlet<T> {
     pub fn hub(&self) -> &Hub {
         &self.0.hub
     }
+}
+
+/// What `get` and `take` return once the value was moved out.
+fn taken_error() -> Error {
+    Error::invalid("the greenlet's value was already taken")
 }
 
 thread_local! {
@@ -784,5 +837,9 @@ impl<T: 'static> Waitable for Greenlet<T> {
 
     fn exception(&self) -> Option<Error> {
         Greenlet::exception(self)
+    }
+
+    fn identity(&self) -> *const () {
+        Rc::as_ptr(&self.0) as *const ()
     }
 }

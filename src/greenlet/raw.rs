@@ -299,7 +299,10 @@ fn shutdown_thread() {
     }
     let leaked = st.pool.borrow().outstanding();
     if leaked != 0 {
-        log::warn!("gevent: {leaked} greenlet stack(s) could not be unwound at thread exit");
+        crate::error::emit(
+            log::Level::Warn,
+            format_args!("gevent: {leaked} greenlet stack(s) could not be unwound at thread exit"),
+        );
     }
     STATE.with(|s| s.set(STATE_GONE));
     // SAFETY: made by Box::into_raw in `init_state`; STATE no longer points
@@ -824,7 +827,10 @@ fn drop_locals(me: *const Inner) {
             return;
         }
         if catch_unwind(AssertUnwindSafe(move || drop(locals))).is_err() {
-            log::error!("gevent: a greenlet-local value panicked while dropped");
+            crate::error::emit(
+                log::Level::Error,
+                format_args!("gevent: a greenlet-local value panicked while dropped"),
+            );
         }
     }
 }
