@@ -30,6 +30,7 @@ use crate::core::{Loop, Watcher, WatcherKind};
 use crate::error::{Error, Result};
 use crate::greenlet::raw::{self, Kind, Msg, RawGreenlet};
 use crate::libev as ev;
+pub use crate::waiter::Waiter;
 
 /// Conversion to seconds for every timed call: `f64` (as in gevent),
 /// `f32`, integers and `std::time::Duration`.
@@ -85,6 +86,25 @@ pub(crate) fn checked_timeout(s: impl Seconds) -> Result<f64> {
         return Err(Error::invalid(format!("timeout must be non-negative: {v}")));
     }
     Ok(v)
+}
+
+/// What a [`Hub::run_callback`] closure may return: `()`, or `Result<()>`
+/// whose `Err` is reported through [`Hub::handle_error`].
+pub trait CallbackResult {
+    /// The outcome as a `Result`.
+    fn into_result(self) -> Result<()>;
+}
+
+impl CallbackResult for () {
+    fn into_result(self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl CallbackResult for Result<()> {
+    fn into_result(self) -> Result<()> {
+        self
+    }
 }
 
 /// Handler installed with [`Hub::set_handle_error`].
@@ -370,15 +390,38 @@ impl Hub {
         Ok(ts.as_ref().expect("just made").handle())
     }
 
-    /// Schedules `f` on this hub's loop (gevent's `loop.run_callback`).
+    /// Schedules `f` on this hub's loop (gevent's `loop.run_callback`). `f`
+    /// returns `()` or `Result<()>`; an `Err` goes to
+    /// [`handle_error`](Self::handle_error), as an exception raised by a
+    /// gevent callback does.
+    ///
+    /// ```
+    /// let hub = gevent::get_hub();
+    /// hub.run_callback(|| println!("in the hub")).unwrap();
+    /// hub.run_callback(|| -> gevent::Result<()> { Err(gevent::Error::msg("reported")) })
+    ///     .unwrap();
+    /// # hub.set_handle_error(|_, _| ());
+    /// gevent::sleep(0.0).unwrap();
+    /// ```
     ///
     /// # Errors
     /// [`Error::HubDestroyed`] after [`destroy`](Self::destroy).
-    pub fn run_callback<F: FnOnce() + 'static>(&self, f: F) -> Result<crate::core::Callback> {
+    pub fn run_callback<R, F>(&self, f: F) -> Result<crate::core::Callback>
+    where
+        R: CallbackResult,
+        F: FnOnce() -> R + 'static,
+    {
         if self.0.destroyed.get() {
             return Err(Error::HubDestroyed);
         }
-        self.0.lp.run_callback(f)
+        let weak = Rc::downgrade(&self.0);
+        self.0.lp.run_callback(move || {
+            if let Err(e) = f().into_result()
+                && let Some(h) = weak.upgrade()
+            {
+                Hub(h).handle_error("callback", e);
+            }
+        })
     }
 
     /// Runs the loop until nothing is left to do (gevent's `hub.join`).

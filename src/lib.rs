@@ -23,6 +23,45 @@
 //!
 //! Greenlets, the hub and everything built on them are per-thread
 //! (`!Send`).
+//!
+//! # Shared state: hold no `RefCell` borrow across a blocking call
+//! Greenlets of one thread share data through `Rc<RefCell<..>>` or
+//! `Rc<Cell<..>>`. A borrow is only safe *between* blocking calls: every
+//! blocking call (`sleep`, `get`, `join`, `put`, `wait`, ...) may switch to
+//! another greenlet, and if that one borrows the same `RefCell` it panics
+//! with "already mutably borrowed". Take what you need, drop the borrow,
+//! then block; or hold a [`lock::Semaphore`] (gevent's `Lock`) across the
+//! blocking part.
+//!
+//! ```
+//! use std::{cell::RefCell, rc::Rc};
+//! use gevent::{joinall, sleep, spawn};
+//!
+//! let log = Rc::new(RefCell::new(Vec::new()));
+//! let workers: Vec<_> = (0..3)
+//!     .map(|i| {
+//!         let log = log.clone();
+//!         spawn(move || {
+//!             // Wrong: `let mut l = log.borrow_mut(); sleep(0.01)?; l.push(i);`
+//!             // keeps the borrow while another worker runs and borrows.
+//!             sleep(0.01)?;
+//!             log.borrow_mut().push(i); // borrowed and released, no switch inside
+//!             Ok(())
+//!         })
+//!     })
+//!     .collect();
+//! joinall(&workers)?;
+//! assert_eq!(log.borrow().len(), 3);
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! # Failures are never silent
+//! A greenlet that fails (returns `Err`, panics) is reported by the hub's
+//! [`Hub::handle_error`]: through the `log` crate when a logger is
+//! installed, on stderr otherwise (gevent prints the traceback to stderr).
+//! Its error stays in the greenlet ([`Greenlet::exception`],
+//! [`Greenlet::get`]); an error type of your own is caught back with
+//! [`Error::downcast_ref`].
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

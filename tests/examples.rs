@@ -11,17 +11,23 @@ fn example(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-#[test]
-fn hello_runs_greenlets_concurrently() {
-    let path = example("hello");
+/// The example's binary, built if `cargo test --test examples` alone did
+/// not build it.
+fn built(name: &str) -> PathBuf {
+    let path = example(name);
     if !path.exists() {
-        // `cargo test --test examples` alone does not build examples.
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "hello"])
+            .args(["build", "--example", name])
             .status()
             .unwrap();
         assert!(status.success());
     }
+    path
+}
+
+#[test]
+fn hello_runs_greenlets_concurrently() {
+    let path = built("hello");
     let out = Command::new(&path).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -36,4 +42,13 @@ fn hello_runs_greenlets_concurrently() {
         .and_then(|s| s.trim().trim_end_matches('s').parse().ok())
         .unwrap();
     assert!((0.29..0.55).contains(&total), "total {total}");
+}
+
+#[test]
+fn actors_ping_pong_through_their_inboxes() {
+    let out = Command::new(built("actors")).arg("3").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, ["start", "ping", "pong", "ping", "pong", "ping"]);
 }

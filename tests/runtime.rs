@@ -98,7 +98,8 @@ fn panic_in_callback_is_contained() {
     let e = errors.clone();
     let hub = get_hub();
     hub.set_handle_error(move |_, _| e.set(e.get() + 1));
-    hub.run_callback(|| panic!("callback boom")).unwrap();
+    hub.run_callback(|| -> Result<()> { panic!("callback boom") })
+        .unwrap();
     let t = hub.loop_().timer(0.001, 0.0).unwrap();
     t.start(|| panic!("timer boom")).unwrap();
     sleep(0.02).unwrap();

@@ -20,6 +20,59 @@
 //! successful; an error in one greenlet is reported and stored, never
 //! crashing the others.
 //!
+//! # Subclassing `Greenlet`
+//! gevent code subclasses `Greenlet`, keeps state on `self` and overrides
+//! `_run` (and `__str__`):
+//!
+//! ```python
+//! class Counter(gevent.Greenlet):
+//!     def __init__(self, n):
+//!         Greenlet.__init__(self)
+//!         self.n = n
+//!     def _run(self):
+//!         for _ in range(self.n):
+//!             gevent.sleep(0)
+//!         return self.n
+//!     def __str__(self):
+//!         return 'Counter(%s)' % self.n
+//! ```
+//!
+//! In Rust the state is a struct, `_run` a method that takes it, and the
+//! "subclass" a type holding the `Greenlet` that runs the method (add
+//! methods to it as the subclass would); the name stands in for
+//! `__str__`:
+//!
+//! ```
+//! use gevent::{Greenlet, sleep};
+//!
+//! struct Counter { n: u32 }
+//!
+//! impl Counter {
+//!     fn run(self) -> gevent::Result<u32> {
+//!         for _ in 0..self.n {
+//!             sleep(0.0)?;
+//!         }
+//!         Ok(self.n)
+//!     }
+//!
+//!     /// `Counter(n)` + `start()`.
+//!     fn start(self) -> Greenlet<u32> {
+//!         let g = Greenlet::new(move || self.run());
+//!         g.set_name(&format!("Counter({})", g.minimal_ident()));
+//!         g.start();
+//!         g
+//!     }
+//! }
+//!
+//! let g = Counter { n: 3 }.start();
+//! assert_eq!(g.get()?, 3);
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! An actor (a greenlet with an inbox `Queue`, the gevent tutorial's
+//! `Actor(gevent.Greenlet)`) is the same shape with a loop over
+//! `inbox.get()`: see `examples/actors.rs`.
+//!
 //! # Differences from gevent
 //! * A greenlet's function returns `gevent::Result<T>`; an `Err` is its
 //!   exception. A panic is caught and stored as [`Error::Panicked`].
