@@ -6,7 +6,6 @@
 mod common;
 
 use std::cell::Cell;
-use std::process::Command;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,29 +27,6 @@ fn is_enomem(e: &Error) -> bool {
     matches!(e, Error::Io(io) if io.raw_os_error() == Some(libc::ENOMEM))
 }
 
-/// Re-runs this test binary with only `test` (an ignored child body) and
-/// `env` set; returns (success, stdout, stderr).
-fn run_child(test: &str, env: &[(&str, &str)]) -> (bool, String, String) {
-    let exe = std::env::current_exe().expect("test binary");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "--exact",
-        test,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run the child");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 const ENOMEM_CHILD: &str = "GEVENT_TEST_ENOMEM_CHILD";
 
 #[test]
@@ -59,7 +35,7 @@ fn stack_allocation_failure_ends_the_greenlet_with_the_error() {
         eprintln!("skipped under AddressSanitizer: it cannot run under RLIMIT_AS");
         return;
     }
-    let (ok, out, err) = run_child("enomem_child", &[(ENOMEM_CHILD, "1")]);
+    let (ok, out, err) = common::run_child("enomem_child", &[(ENOMEM_CHILD, "1")]);
     assert!(ok, "child failed:\n{out}\n{err}");
     assert!(
         out.contains("enomem child: ok"),
@@ -308,7 +284,7 @@ const BAD_SIZE_CHILD: &str = "GEVENT_TEST_BAD_STACK_SIZE_CHILD";
 
 #[test]
 fn unparsable_gevent_stack_size_warns_once() {
-    let (ok, out, err) = run_child(
+    let (ok, out, err) = common::run_child(
         "bad_stack_size_child",
         &[(BAD_SIZE_CHILD, "1"), ("GEVENT_STACK_SIZE", "lots")],
     );

@@ -147,3 +147,26 @@ pub fn scaled(n: usize) -> usize {
 pub fn asan_run() -> bool {
     std::env::var("GEVENT_TEST_SANITIZER").is_ok_and(|v| v == "address")
 }
+
+/// Re-runs this test binary with only `test` (an ignored child body) and
+/// `env` set; returns (success, stdout, stderr).
+pub fn run_child(test: &str, env: &[(&str, &str)]) -> (bool, String, String) {
+    let exe = std::env::current_exe().expect("test binary");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([
+        "--exact",
+        test,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the child");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
