@@ -55,6 +55,44 @@
 //! # Ok::<(), gevent::Error>(())
 //! ```
 //!
+//! # Borrowing instead of cloning: scoped greenlets
+//! [`spawn`] needs a `'static` closure (clone what it uses into it);
+//! [`scope`] lets greenlets borrow from the caller, and returns only once
+//! they are all dead, as `std::thread::scope`:
+//!
+//! ```
+//! let names = vec![String::from("a"), String::from("bc")];
+//! let total = std::cell::Cell::new(0);
+//! gevent::scope(|s| {
+//!     for n in &names {
+//!         let total = &total;
+//!         s.spawn(move || { total.set(total.get() + n.len()); Ok(()) });
+//!     }
+//!     Ok(())
+//! })?;
+//! assert_eq!(total.get(), 3);
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! # Greenlets of different result types together
+//! `joinall`, `killall` and collections take [`AnyGreenlet`]s
+//! (`g.any()`); `wait`/`iwait` over greenlets mixed with events take
+//! `&dyn Waitable`, and [`Iwait::indexed`] tells which became ready:
+//!
+//! ```
+//! use gevent::{Waitable, event::Event, iwait, joinall, spawn};
+//!
+//! let a = spawn(|| Ok(1));
+//! let b = spawn(|| Ok("two"));
+//! joinall(&[a.any(), b.any()])?;
+//! let ev = Event::new();
+//! ev.set();
+//! let objs: [&dyn Waitable; 2] = [&a, &ev];
+//! let positions: Vec<usize> = iwait(&objs).indexed().map(|r| r.map(|(i, _)| i)).collect::<Result<_, _>>()?;
+//! assert_eq!(positions.len(), 2);
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
 //! # Failures are never silent
 //! A greenlet that fails (returns `Err`, panics) is reported by the hub's
 //! [`Hub::handle_error`]: through the `log` crate when a logger is
@@ -80,6 +118,7 @@ pub mod pool;
 pub mod queue;
 mod remote;
 mod sanitize;
+pub mod scope;
 pub(crate) mod stack;
 pub mod timeout;
 mod wait;
@@ -90,6 +129,7 @@ pub use error::{Error, Result, TimeoutError};
 pub use greenlet::{AnyGreenlet, Greenlet, RawGreenlet};
 pub use hub::{Hub, Seconds, SignalHandler, get_hub, idle, signal_handler, sleep, sleep_ref};
 pub use linkable::{LinkId, Waitable};
+pub use scope::{Scope, scope};
 pub use timeout::{Timeout, with_timeout};
 pub use wait::{
     Indexed, Iwait, Kill, iwait, iwait_count, iwait_timeout, joinall, joinall_count,

@@ -998,6 +998,31 @@ impl WakeToken {
     }
 }
 
+/// Ends `g` now, from the running greenlet, without waiting for the loop:
+/// a greenlet that never started is abandoned (as killed, without
+/// running); a suspended one is unwound on its own stack and comes back
+/// here when dead. Used where waiting is impossible (the caller is itself
+/// being unwound) but `g` must not outlive the caller's frame.
+pub(crate) fn unwind_now(g: &RawGreenlet) {
+    match g.0.state.get() {
+        State::NotStarted => abandon_unstarted(&g.0),
+        State::Active if !g.is_current() && !g.0.unwinding.get() && g.0.kind == Kind::Normal => {
+            g.0.unwinding.set(true);
+            g.0.set_parent(Some(current_rc()));
+            // SAFETY: g is Active and suspended (not the current one).
+            drop(unsafe { switch_raw(&g.0, Msg::Unwind) });
+        }
+        _ => {}
+    }
+}
+
+/// True while the running greenlet is being unwound (hub destroyed, thread
+/// exit): it can no longer block.
+pub(crate) fn current_unwinding() -> bool {
+    // SAFETY: current always points to a live Inner.
+    unsafe { &*current_ptr() }.unwinding.get()
+}
+
 /// Marks a greenlet that never started as dead without running it (a
 /// `Greenlet` killed before its first switch). Returns false if it had
 /// already started.
