@@ -73,6 +73,39 @@
 //! `Actor(gevent.Greenlet)`) is the same shape with a loop over
 //! `inbox.get()`: see `examples/actors.rs`.
 //!
+//! # Custom exceptions
+//! An error type of your own is raised as [`Error::custom`], kills with
+//! [`Greenlet::kill_with`], and is caught back by type:
+//!
+//! ```
+//! use gevent::{Error, sleep, spawn};
+//!
+//! #[derive(Debug)]
+//! struct Stop;
+//! impl std::fmt::Display for Stop {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         f.write_str("stop")
+//!     }
+//! }
+//! impl std::error::Error for Stop {}
+//!
+//! let worker = spawn(|| loop {
+//!     match sleep(1.0) {
+//!         Err(e) if e.is::<Stop>() => return Ok("stopped cleanly"), // except Stop:
+//!         Err(e) => return Err(e),
+//!         Ok(()) => {}
+//!     }
+//! });
+//! sleep(0.0)?;
+//! worker.kill_with(Error::custom(Stop))?; // worker.kill(Stop)
+//! assert_eq!(worker.get()?, "stopped cleanly");
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! Greenlets of different result types go together as [`AnyGreenlet`]
+//! (`g.any()`, and back with `downcast`), in `joinall`, `killall` or a
+//! `Vec`.
+//!
 //! # Differences from gevent
 //! * A greenlet's function returns `gevent::Result<T>`; an `Err` is its
 //!   exception. A panic is caught and stored as [`Error::Panicked`].
