@@ -508,19 +508,16 @@ impl<T: 'static> Greenlet<T> {
             self.join()?;
         }
         let mut outcome = self.0.outcome.borrow_mut();
-        match &*outcome {
-            Some(Outcome::Value(_)) => match outcome.replace(Outcome::Taken) {
-                Some(Outcome::Value(v)) => Ok(v),
-                _ => unreachable!("just matched a value"),
-            },
-            Some(Outcome::Taken) => Err(taken_error()),
-            Some(Outcome::Exit) => Err(Error::GreenletExit),
-            Some(Outcome::Failed(e)) => Err(e.clone()),
-            None => Err(Error::Timeout(TimeoutError {
-                id: 0,
-                seconds: None,
-                message: None,
-            })),
+        match outcome.take() {
+            Some(Outcome::Value(v)) => {
+                *outcome = Some(Outcome::Taken);
+                Ok(v)
+            }
+            other => {
+                let e = failure(&other);
+                *outcome = other;
+                Err(e)
+            }
         }
     }
 
@@ -534,11 +531,7 @@ impl<T: 'static> Greenlet<T> {
         T: Clone,
     {
         if !self.ready() {
-            return Err(Error::Timeout(TimeoutError {
-                id: 0,
-                seconds: None,
-                message: None,
-            }));
+            return Err(failure::<T>(&None));
         }
         self.result()
     }
@@ -557,14 +550,7 @@ impl<T: 'static> Greenlet<T> {
     {
         match &*self.0.outcome.borrow() {
             Some(Outcome::Value(v)) => Ok(v.clone()),
-            Some(Outcome::Taken) => Err(taken_error()),
-            Some(Outcome::Exit) => Err(Error::GreenletExit),
-            Some(Outcome::Failed(e)) => Err(e.clone()),
-            None => Err(Error::Timeout(TimeoutError {
-                id: 0,
-                seconds: None,
-                message: None,
-            })),
+            other => Err(failure(other)),
         }
     }
 
@@ -832,9 +818,20 @@ impl<T: 'static> Greenlet<T> {
     }
 }
 
-/// What `get` and `take` return once the value was moved out.
-fn taken_error() -> Error {
-    Error::invalid("the greenlet's value was already taken")
+/// The error `get`/`take` return for an outcome that is not a value: the
+/// greenlet's failure, `GreenletExit` when killed, "already taken", or
+/// `Timeout` while not dead yet.
+fn failure<T>(outcome: &Option<Outcome<T>>) -> Error {
+    match outcome {
+        Some(Outcome::Failed(e)) => e.clone(),
+        Some(Outcome::Exit) => Error::GreenletExit,
+        Some(Outcome::Taken) => Error::invalid("the greenlet's value was already taken"),
+        Some(Outcome::Value(_)) | None => Error::Timeout(TimeoutError {
+            id: 0,
+            seconds: None,
+            message: None,
+        }),
+    }
 }
 
 thread_local! {
