@@ -373,6 +373,37 @@ impl Hub {
         r
     }
 
+    /// [`wait`](Self::wait) giving up after `secs`: `Ok(true)` when the
+    /// watcher fired, `Ok(false)` on timeout. The watcher is stopped on the
+    /// way out whatever happened. With `fd_open`, an io watcher is started
+    /// without checking its fd (the caller knows it is open).
+    pub(crate) fn wait_watcher<K: WatcherKind>(
+        &self,
+        watcher: &Watcher<K>,
+        secs: Option<f64>,
+        fd_open: bool,
+    ) -> Result<bool> {
+        self.ensure_can_block()?;
+        if watcher.active() {
+            return Err(Error::ConcurrentObjectUse(
+                "This socket is already used by another greenlet".into(),
+            ));
+        }
+        let token = raw::park_token();
+        let started = if fd_open {
+            watcher.start_wake_unchecked(token.clone())
+        } else {
+            watcher.start_wake(token.clone())
+        };
+        if let Err(e) = started {
+            raw::unpark();
+            return Err(e);
+        }
+        let r = self.park_for(token, secs);
+        watcher.stop();
+        r
+    }
+
     /// A handle any thread can use to run code on this hub's loop (gevent's
     /// `loop.run_callback_threadsafe`), made on first use.
     ///

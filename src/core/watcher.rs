@@ -302,6 +302,29 @@ impl<K: WatcherKind> Watcher<K> {
         self.start_cb(Cb::Wake(token))
     }
 
+    /// [`start_wake`](Self::start_wake) without the checks: for an io
+    /// watcher whose owner knows its fd is open (a socket), so a wait costs
+    /// no extra `fcntl`.
+    pub(crate) fn start_wake_unchecked(&self, token: WakeToken) -> Result<()> {
+        self.start_cb(Cb::Wake(token))
+    }
+
+    /// The wake-up of the greenlet parked on this watcher, if any: taken
+    /// out, and the watcher stopped (to wake it some other way, such as
+    /// with an error when its socket is closed).
+    pub(crate) fn take_waiter(&self) -> Option<WakeToken> {
+        match self.0.cb.take() {
+            Some(Cb::Wake(t)) => {
+                self.0.stop_now();
+                Some(t)
+            }
+            other => {
+                self.0.cb.set(other);
+                None
+            }
+        }
+    }
+
     fn precheck(&self) -> Result<()> {
         if K::NAME == "signal" {
             // SAFETY: K is ev_signal when NAME is "signal".
