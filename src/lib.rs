@@ -119,6 +119,7 @@ pub mod queue;
 mod remote;
 mod sanitize;
 pub mod scope;
+pub mod server;
 pub mod socket;
 pub(crate) mod stack;
 pub mod timeout;

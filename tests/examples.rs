@@ -52,3 +52,59 @@ fn actors_ping_pong_through_their_inboxes() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines, ["start", "ping", "pong", "ping", "pong", "ping"]);
 }
+
+/// Kills the child process when dropped (the server runs forever).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// gevent's `test__example_echoserver`: the welcome line, two echoed
+/// lines, `quit` closing the connection, and a second client served too.
+#[test]
+fn echoserver_welcomes_echoes_and_quits() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let mut child = Child(
+        Command::new(built("echoserver"))
+            .arg("0")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port: u16 = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    for _ in 0..2 {
+        let conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut w = conn;
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "Welcome to the echo server! Type quit to exit.\r\n");
+        for msg in ["hello\r\n", "second line\r\n"] {
+            w.write_all(msg.as_bytes()).unwrap();
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            assert_eq!(line, msg);
+        }
+        w.write_all(b"quit\r\n").unwrap();
+        line.clear();
+        assert_eq!(reader.read_line(&mut line).unwrap(), 0, "closed after quit");
+    }
+}

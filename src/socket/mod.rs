@@ -667,6 +667,15 @@ impl Socket {
     }
 }
 
+impl Socket {
+    /// A buffered reader over the socket (gevent's `makefile('rb')`), for
+    /// `read_line` / `read_until`; its reads block cooperatively like
+    /// [`recv`](Self::recv). The socket stays usable for writing.
+    pub fn makefile(&self) -> io::BufReader<Socket> {
+        io::BufReader::new(self.clone())
+    }
+}
+
 impl io::Read for &Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_into(buf).map_err(to_io)

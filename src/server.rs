@@ -1,0 +1,370 @@
+//! TCP servers (gevent's `gevent.server`): [`StreamServer`] accepts
+//! connections and runs a handler for each in a greenlet of its own.
+//!
+//! ```
+//! use gevent::server::StreamServer;
+//! use gevent::socket::create_connection;
+//!
+//! let server = StreamServer::new("127.0.0.1:0", |sock, _addr| {
+//!     let data = sock.recv(100)?;
+//!     sock.sendall(&data) // the socket is closed when the handler returns
+//! });
+//! server.start()?;
+//! let client = create_connection(server.address()?, Some(5.0))?;
+//! client.sendall(b"echo")?;
+//! assert_eq!(client.recv(100)?, b"echo");
+//! server.stop(Some(1.0))?;
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! gevent's rules hold: the listener has `SO_REUSEADDR` and a backlog of
+//! [`DEFAULT_BACKLOG`]; up to `max_accept` connections are accepted per
+//! wake-up; `ECONNABORTED`, `EPROTO` and `EPERM` from `accept` are
+//! ignored; other accept errors are reported and accepting resumes after a
+//! delay that doubles from 10 ms to 1 s. On `EMFILE`/`ENFILE` the server
+//! also closes a spare fd it keeps, accepts and closes the pending
+//! connections (so their clients see a refusal instead of hanging) and
+//! reopens the spare (libuv's trick). With a [`Pool`], accepting pauses
+//! while the pool is full. [`stop`](StreamServer::stop) closes the
+//! listener, then joins the handlers (with a pool) and kills those left.
+//!
+//! # Differences from gevent
+//! Addresses are numeric for now (see `gevent::socket`). There is no SSL.
+//! One server per core: run a thread per core, each with its own hub and
+//! a server on the same port with [`StreamServer::set_reuse_port`].
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::greenlet::Greenlet;
+use crate::hub::get_hub;
+use crate::pool::Pool;
+use crate::socket::{Socket, ToAddr};
+
+/// The listen backlog servers use unless told otherwise.
+pub const DEFAULT_BACKLOG: i32 = 1024;
+/// Connections accepted per wake-up unless told otherwise (gevent's
+/// `max_accept`).
+pub const DEFAULT_MAX_ACCEPT: usize = 100;
+const MIN_DELAY: f64 = 0.01;
+const MAX_DELAY: f64 = 1.0;
+
+type Handler = Rc<dyn Fn(Socket, SocketAddr) -> Result<()>>;
+
+/// A TCP server (gevent's `StreamServer`). Cloning gives another handle to
+/// the same server.
+#[derive(Clone)]
+pub struct StreamServer(Rc<Inner>);
+
+struct Inner {
+    addr: Result<SocketAddr>,
+    handler: Handler,
+    pool: RefCell<Option<Pool>>,
+    backlog: Cell<i32>,
+    reuse_port: Cell<bool>,
+    max_accept: Cell<usize>,
+    listener: RefCell<Option<Socket>>,
+    acceptor: RefCell<Option<Greenlet<()>>>,
+    stopped: RefCell<Option<Event>>,
+}
+
+impl StreamServer {
+    /// A server for `addr` running `handler(socket, peer)` for every
+    /// connection, in a new greenlet; the socket is closed when the
+    /// handler returns, and an `Err` it returns is reported by the hub.
+    /// Nothing is bound until [`start`](Self::start).
+    pub fn new<F>(addr: impl ToAddr, handler: F) -> StreamServer
+    where
+        F: Fn(Socket, SocketAddr) -> Result<()> + 'static,
+    {
+        StreamServer(Rc::new(Inner {
+            addr: addr.to_addr(),
+            handler: Rc::new(handler),
+            pool: RefCell::new(None),
+            backlog: Cell::new(DEFAULT_BACKLOG),
+            reuse_port: Cell::new(false),
+            max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
+            listener: RefCell::new(None),
+            acceptor: RefCell::new(None),
+            stopped: RefCell::new(None),
+        }))
+    }
+
+    /// Runs handlers in `pool` (gevent's `spawn=Pool(n)`): accepting pauses
+    /// while it is full.
+    pub fn set_pool(&self, pool: Pool) -> &Self {
+        *self.0.pool.borrow_mut() = Some(pool);
+        self
+    }
+
+    /// The listen backlog (before `start`).
+    pub fn set_backlog(&self, backlog: i32) -> &Self {
+        self.0.backlog.set(backlog);
+        self
+    }
+
+    /// `SO_REUSEPORT` on the listener (before `start`): several servers,
+    /// one per thread, can then share the port.
+    pub fn set_reuse_port(&self, on: bool) -> &Self {
+        self.0.reuse_port.set(on);
+        self
+    }
+
+    /// Connections accepted per wake-up (gevent's `max_accept`).
+    pub fn set_max_accept(&self, n: usize) -> &Self {
+        self.0.max_accept.set(n.max(1));
+        self
+    }
+
+    /// True between `start` and `stop`/`close`.
+    pub fn started(&self) -> bool {
+        self.0.listener.borrow().is_some()
+    }
+
+    /// The bound address (the real port after binding port 0).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] before `start` for a port-0 address, or
+    /// for an address that did not parse.
+    pub fn address(&self) -> Result<SocketAddr> {
+        if let Some(l) = &*self.0.listener.borrow()
+            && let Some(a) = l.getsockname()?
+        {
+            return Ok(a);
+        }
+        self.0.addr.clone()
+    }
+
+    /// The bound port (gevent's `server_port`).
+    ///
+    /// # Errors
+    /// As [`address`](Self::address).
+    pub fn server_port(&self) -> Result<u16> {
+        Ok(self.address()?.port())
+    }
+
+    /// Binds, listens and starts accepting in the background (gevent's
+    /// `start`). Starting a started server does nothing.
+    ///
+    /// # Errors
+    /// [`Error::Io`] from `socket`/`bind`/`listen` (`EADDRINUSE`, ...);
+    /// [`Error::InvalidArgument`] for a bad address.
+    pub fn start(&self) -> Result<()> {
+        if self.started() {
+            return Ok(());
+        }
+        let addr = self.0.addr.clone()?;
+        let family = if addr.is_ipv4() {
+            libc::AF_INET
+        } else {
+            libc::AF_INET6
+        };
+        let l = Socket::new(family, libc::SOCK_STREAM)?;
+        l.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        if self.0.reuse_port.get() {
+            l.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+        }
+        l.bind(addr)?;
+        l.listen(self.0.backlog.get())?;
+        l.settimeout(None::<f64>)?;
+        *self.0.listener.borrow_mut() = Some(l);
+        *self.0.stopped.borrow_mut() = Some(Event::new());
+        self.start_accepting();
+        Ok(())
+    }
+
+    /// Resumes accepting after [`stop_accepting`](Self::stop_accepting).
+    pub fn start_accepting(&self) {
+        let Some(l) = self.0.listener.borrow().clone() else {
+            return;
+        };
+        if self
+            .0
+            .acceptor
+            .borrow()
+            .as_ref()
+            .is_some_and(|g| !g.ready())
+        {
+            return;
+        }
+        let me = Rc::downgrade(&self.0);
+        let g = Greenlet::spawn(move || accept_loop(&l, &me));
+        g.set_name("StreamServer accept");
+        *self.0.acceptor.borrow_mut() = Some(g);
+    }
+
+    /// Stops accepting, keeping the listener open: connections wait in the
+    /// backlog until [`start_accepting`](Self::start_accepting). With
+    /// `stop_accepting`, joining the pool and `close`, a server drains
+    /// gracefully.
+    ///
+    /// # Errors
+    /// As [`Greenlet::kill`] (from inside the hub: `BlockingSwitchOut`).
+    pub fn stop_accepting(&self) -> Result<()> {
+        let g = self.0.acceptor.borrow_mut().take();
+        match g {
+            Some(g) => g.kill(),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the listener (pending connections are refused by the
+    /// kernel); running handlers go on.
+    pub fn close(&self) {
+        if let Some(g) = self.0.acceptor.borrow_mut().take() {
+            g.kill_nowait();
+        }
+        if let Some(l) = self.0.listener.borrow_mut().take() {
+            l.close();
+        }
+        if let Some(ev) = &*self.0.stopped.borrow() {
+            ev.set();
+        }
+    }
+
+    /// Stops the server (gevent's `stop`): closes the listener, then with a
+    /// pool waits up to `timeout` for the handlers and kills those left.
+    ///
+    /// # Errors
+    /// Whatever is thrown into the caller while it waits.
+    pub fn stop(&self, timeout: Option<f64>) -> Result<()> {
+        self.close();
+        let pool = self.0.pool.borrow().clone();
+        if let Some(pool) = pool {
+            match timeout {
+                Some(t) => {
+                    pool.join_timeout(t)?;
+                }
+                None => {
+                    pool.join()?;
+                }
+            }
+            pool.kill_timeout(1.0)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server and waits until it is stopped (gevent's
+    /// `serve_forever`).
+    ///
+    /// # Errors
+    /// As [`start`](Self::start); whatever is thrown into the caller.
+    pub fn serve_forever(&self) -> Result<()> {
+        self.start()?;
+        let ev = self.0.stopped.borrow().clone();
+        if let Some(ev) = ev {
+            ev.wait()?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the handler for one connection and closes the socket afterwards
+/// (gevent's `_handle_and_close_when_done`).
+fn handle(handler: &Handler, sock: Socket, peer: SocketAddr) -> Result<()> {
+    let r = handler(sock.clone(), peer);
+    sock.close();
+    r
+}
+
+/// The accept loop, in a greenlet of its own; ends when the listener is
+/// closed or the server dropped.
+fn accept_loop(l: &Socket, server: &std::rc::Weak<Inner>) -> Result<()> {
+    let mut delay = MIN_DELAY;
+    let mut spare = Spare::open();
+    loop {
+        let Some(inner) = server.upgrade() else {
+            return Ok(());
+        };
+        let (max_accept, handler, pool) = (
+            inner.max_accept.get(),
+            inner.handler.clone(),
+            inner.pool.borrow().clone(),
+        );
+        drop(inner);
+        // The first accept may wait; the rest of the batch does not.
+        l.settimeout(None::<f64>)?;
+        let mut accepted = 0;
+        let mut failure = None;
+        while accepted < max_accept {
+            match l.accept() {
+                Ok((sock, peer)) => {
+                    accepted += 1;
+                    delay = MIN_DELAY;
+                    let h = handler.clone();
+                    match &pool {
+                        // Blocks while the pool is full: accepting pauses.
+                        Some(p) => {
+                            p.spawn(move || handle(&h, sock, peer))?;
+                        }
+                        None => {
+                            Greenlet::spawn(move || handle(&h, sock, peer));
+                        }
+                    }
+                    l.setblocking(false);
+                }
+                Err(Error::Io(e)) if e.raw_os_error() == Some(libc::EAGAIN) => break,
+                Err(Error::Io(e))
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ECONNABORTED | libc::EPROTO | libc::EPERM | libc::EINTR)
+                    ) => {}
+                Err(Error::Io(e))
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK)
+                    ) =>
+                {
+                    // Closed (stop) or unusable: the loop is over.
+                    if l.closed() {
+                        return Ok(());
+                    }
+                    return Err(Error::Io(e));
+                }
+                Err(Error::Io(e)) => {
+                    failure = Some(e);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(e) = failure {
+            let errno = e.raw_os_error();
+            if matches!(errno, Some(libc::EMFILE | libc::ENFILE)) {
+                spare.refuse_pending(l);
+            }
+            get_hub().handle_error(
+                &format!("StreamServer accept (retrying in {delay}s)"),
+                Error::Io(e),
+            );
+            crate::sleep(delay)?;
+            delay = (delay * 2.0).min(MAX_DELAY);
+        }
+    }
+}
+
+/// A spare fd kept open so that, out of fds, the server can still accept
+/// and close the pending connections (libuv's `uv__emfile_trick`).
+struct Spare(Option<std::fs::File>);
+
+impl Spare {
+    fn open() -> Spare {
+        Spare(std::fs::File::open("/dev/null").ok())
+    }
+
+    /// Frees the spare, accepts and closes what is pending, and takes the
+    /// spare again.
+    fn refuse_pending(&mut self, l: &Socket) {
+        if self.0.take().is_none() {
+            return;
+        }
+        l.setblocking(false);
+        while let Ok((sock, _)) = l.accept() {
+            sock.close();
+        }
+        *self = Spare::open();
+    }
+}
