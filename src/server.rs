@@ -368,3 +368,190 @@ impl Spare {
         *self = Spare::open();
     }
 }
+
+type DatagramHandler = Rc<dyn Fn(&DatagramServer, Vec<u8>, SocketAddr) -> Result<()>>;
+
+/// The largest datagram [`DatagramServer`] receives (gevent's 8192); a
+/// longer one is cut to this length.
+pub const DATAGRAM_SIZE: usize = 8192;
+
+/// A UDP server (gevent's `DatagramServer`): `handler(server, data, peer)`
+/// runs in a new greenlet for every datagram (or in the pool, if set) and
+/// replies with [`sendto`](Self::sendto). Cloning gives another handle.
+///
+/// ```
+/// use gevent::server::DatagramServer;
+/// use gevent::socket::Socket;
+///
+/// let server = DatagramServer::new("127.0.0.1:0", |srv, data, peer| {
+///     srv.sendto(&data, peer).map(|_| ())
+/// });
+/// server.start()?;
+/// let client = Socket::new(libc::AF_INET, libc::SOCK_DGRAM)?;
+/// client.settimeout(Some(5.0))?;
+/// client.sendto(b"ping", server.address()?)?;
+/// assert_eq!(client.recvfrom(100)?.0, b"ping");
+/// server.stop()?;
+/// # Ok::<(), gevent::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct DatagramServer(Rc<DInner>);
+
+struct DInner {
+    addr: Result<SocketAddr>,
+    handler: DatagramHandler,
+    pool: RefCell<Option<Pool>>,
+    socket: RefCell<Option<Socket>>,
+    receiver: RefCell<Option<Greenlet<()>>>,
+    stopped: RefCell<Option<Event>>,
+}
+
+impl DatagramServer {
+    /// A server for `addr`; nothing is bound until
+    /// [`start`](Self::start).
+    pub fn new<F>(addr: impl ToAddr, handler: F) -> DatagramServer
+    where
+        F: Fn(&DatagramServer, Vec<u8>, SocketAddr) -> Result<()> + 'static,
+    {
+        DatagramServer(Rc::new(DInner {
+            addr: addr.to_addr(),
+            handler: Rc::new(handler),
+            pool: RefCell::new(None),
+            socket: RefCell::new(None),
+            receiver: RefCell::new(None),
+            stopped: RefCell::new(None),
+        }))
+    }
+
+    /// Runs handlers in `pool`: receiving pauses while it is full.
+    pub fn set_pool(&self, pool: Pool) -> &Self {
+        *self.0.pool.borrow_mut() = Some(pool);
+        self
+    }
+
+    /// The server's socket, once started (gevent's `self.socket`).
+    pub fn socket(&self) -> Option<Socket> {
+        self.0.socket.borrow().clone()
+    }
+
+    /// True between `start` and `stop`.
+    pub fn started(&self) -> bool {
+        self.0.socket.borrow().is_some()
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// As [`StreamServer::address`].
+    pub fn address(&self) -> Result<SocketAddr> {
+        if let Some(s) = &*self.0.socket.borrow()
+            && let Some(a) = s.getsockname()?
+        {
+            return Ok(a);
+        }
+        self.0.addr.clone()
+    }
+
+    /// Sends `data` to `addr` from the server's socket.
+    ///
+    /// # Errors
+    /// `Err(Io(EBADF))` when not started; as [`Socket::sendto`].
+    pub fn sendto(&self, data: &[u8], addr: impl ToAddr) -> Result<usize> {
+        let s = self
+            .socket()
+            .ok_or_else(|| Error::Io(std::io::Error::from_raw_os_error(libc::EBADF).into()))?;
+        s.sendto(data, addr)
+    }
+
+    /// Binds and starts receiving in the background.
+    ///
+    /// # Errors
+    /// As [`StreamServer::start`].
+    pub fn start(&self) -> Result<()> {
+        if self.started() {
+            return Ok(());
+        }
+        let addr = self.0.addr.clone()?;
+        let family = if addr.is_ipv4() {
+            libc::AF_INET
+        } else {
+            libc::AF_INET6
+        };
+        let s = Socket::new(family, libc::SOCK_DGRAM)?;
+        s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        s.bind(addr)?;
+        s.settimeout(None::<f64>)?;
+        *self.0.socket.borrow_mut() = Some(s.clone());
+        *self.0.stopped.borrow_mut() = Some(Event::new());
+        let me = Rc::downgrade(&self.0);
+        let g = Greenlet::spawn(move || receive_loop(&s, &me));
+        g.set_name("DatagramServer receive");
+        *self.0.receiver.borrow_mut() = Some(g);
+        Ok(())
+    }
+
+    /// Stops receiving and closes the socket.
+    ///
+    /// # Errors
+    /// None today; `Result` for symmetry with [`StreamServer::stop`].
+    pub fn stop(&self) -> Result<()> {
+        if let Some(g) = self.0.receiver.borrow_mut().take() {
+            g.kill_nowait();
+        }
+        if let Some(s) = self.0.socket.borrow_mut().take() {
+            s.close();
+        }
+        if let Some(ev) = &*self.0.stopped.borrow() {
+            ev.set();
+        }
+        Ok(())
+    }
+
+    /// Starts and waits until stopped.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start); whatever is thrown into the caller.
+    pub fn serve_forever(&self) -> Result<()> {
+        self.start()?;
+        let ev = self.0.stopped.borrow().clone();
+        if let Some(ev) = ev {
+            ev.wait()?;
+        }
+        Ok(())
+    }
+}
+
+fn receive_loop(s: &Socket, server: &std::rc::Weak<DInner>) -> Result<()> {
+    let mut buf = vec![0u8; DATAGRAM_SIZE];
+    loop {
+        let (n, peer) = match s.recvfrom_into(&mut buf) {
+            Ok(r) => r,
+            Err(Error::Io(e)) if s.closed() || e.raw_os_error() == Some(libc::EBADF) => {
+                return Ok(());
+            }
+            // A datagram's error (an ICMP refusal of an earlier reply):
+            // report it and go on receiving.
+            Err(Error::Io(e)) => {
+                get_hub().handle_error("DatagramServer receive", Error::Io(e));
+                crate::sleep(MIN_DELAY)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(inner) = server.upgrade() else {
+            return Ok(());
+        };
+        let Some(peer) = peer else { continue };
+        let (handler, pool) = (inner.handler.clone(), inner.pool.borrow().clone());
+        let srv = DatagramServer(inner);
+        let data = buf[..n].to_vec();
+        match pool {
+            Some(p) => {
+                p.spawn(move || handler(&srv, data, peer))?;
+            }
+            None => {
+                Greenlet::spawn(move || handler(&srv, data, peer));
+            }
+        }
+    }
+}

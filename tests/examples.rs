@@ -108,3 +108,43 @@ fn echoserver_welcomes_echoes_and_quits() {
         assert_eq!(reader.read_line(&mut line).unwrap(), 0, "closed after quit");
     }
 }
+
+/// gevent's `test__example_udp_server` and `test__example_udp_client`:
+/// the server replies to every datagram with its length, and the client
+/// prints what it sent and got.
+#[test]
+fn udp_server_replies_to_udp_client() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut server = Child(
+        Command::new(built("udp_server"))
+            .arg("0")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(server.0.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port: u16 = first
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let client = Command::new(built("udp_client"))
+        .args([format!("--port={port}"), "Test".into(), "udp_server".into()])
+        .output()
+        .unwrap();
+    assert!(client.status.success(), "{client:?}");
+    let stdout = String::from_utf8_lossy(&client.stdout);
+    assert!(
+        stdout.contains("Sending 15 bytes to 127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("got \"Received 15 bytes\""), "{stdout}");
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "127.0.0.1: got \"Test udp_server\"");
+}

@@ -172,3 +172,36 @@ fn bad_address_and_address_in_use_are_errors() {
     }
     a.stop(None).unwrap();
 }
+
+#[test]
+fn datagram_server_answers_every_datagram() {
+    use gevent::server::DatagramServer;
+    use gevent::socket::Socket;
+    let _d = common::deadline("datagram_server", common::TEST_DEADLINE);
+    let server = DatagramServer::new("127.0.0.1:0", |srv, data, peer| {
+        let mut reply = b"re:".to_vec();
+        reply.extend(data);
+        srv.sendto(&reply, peer).map(|_| ())
+    });
+    server.start().unwrap();
+    let addr = server.address().unwrap();
+    let client = Socket::new(libc::AF_INET, libc::SOCK_DGRAM).unwrap();
+    client.settimeout(Some(5.0)).unwrap();
+    let mut got = Vec::new();
+    for i in 0..20 {
+        client.sendto(format!("{i}").as_bytes(), addr).unwrap();
+        let (data, from) = client.recvfrom(100).unwrap();
+        assert_eq!(from, Some(addr));
+        got.push(String::from_utf8(data).unwrap());
+    }
+    assert_eq!(got[19], "re:19");
+    // An oversize datagram is a clear error, not a silent loss.
+    let huge = vec![0u8; 70_000];
+    match client.sendto(&huge, addr) {
+        Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EMSGSIZE)),
+        other => panic!("{other:?}"),
+    }
+    server.stop().unwrap();
+    assert!(!server.started());
+    assert!(server.sendto(b"x", addr).is_err());
+}
