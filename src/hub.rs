@@ -125,6 +125,9 @@ pub(crate) struct HubInner {
     /// the hub greenlet tears down once it is back in `hub_run` (with
     /// whether to destroy the loop).
     pending_destroy: Cell<Option<bool>>,
+    /// Run by `destroy`, after the greenlets are unwound (the hub's thread
+    /// pool registers its shutdown here).
+    destroy_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
 }
 
 thread_local! {
@@ -215,6 +218,7 @@ impl Hub {
                 handle_error: RefCell::new(None),
                 threadsafe: RefCell::new(None),
                 pending_destroy: Cell::new(None),
+                destroy_hooks: RefCell::new(Vec::new()),
             }
         }));
         let weak = Rc::downgrade(&hub.0);
@@ -402,6 +406,16 @@ impl Hub {
         let r = self.park_for(token, secs);
         watcher.stop();
         r
+    }
+
+    /// Registers `f` to run when this hub is destroyed, after its
+    /// greenlets were unwound (at once if it already is).
+    pub(crate) fn on_destroy(&self, f: Box<dyn FnOnce()>) {
+        if self.0.destroyed.get() {
+            f();
+        } else {
+            self.0.destroy_hooks.borrow_mut().push(f);
+        }
     }
 
     /// A handle any thread can use to run code on this hub's loop (gevent's
@@ -606,6 +620,10 @@ impl Hub {
     /// The work of `destroy`, on the main greenlet's or the hub's stack.
     fn teardown(&self, destroy_loop: bool) {
         raw::unwind_all(&[]);
+        let hooks = std::mem::take(&mut *self.0.destroy_hooks.borrow_mut());
+        for hook in hooks {
+            hook();
+        }
         // Other threads can no longer reach this hub.
         drop(self.0.threadsafe.borrow_mut().take());
         let hg = &self.0.greenlet;

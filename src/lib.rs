@@ -122,6 +122,7 @@ pub mod scope;
 pub mod server;
 pub mod socket;
 pub(crate) mod stack;
+pub mod threadpool;
 pub mod timeout;
 mod wait;
 mod waiter;

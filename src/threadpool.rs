@@ -1,0 +1,460 @@
+//! A pool of native threads for blocking work (gevent's
+//! `gevent.threadpool`): a greenlet hands a `Send` closure to a worker
+//! thread and waits cooperatively for its result, so the loop keeps
+//! running meanwhile.
+//!
+//! ```
+//! use gevent::threadpool::ThreadPool;
+//!
+//! let pool = ThreadPool::new(2)?;
+//! let r = pool.spawn(|| (1..=10u64).product::<u64>())?;
+//! assert_eq!(r.get()?, 3_628_800);
+//! assert_eq!(pool.apply(|| 6 * 7)?, 42);
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
+//! Completions come back through the hub's one thread-safe callback queue
+//! (one `ev_async` watcher for everything; libev coalesces wake-ups while
+//! one is pending and one loop callback drains the batch). A task that is
+//! queued or running keeps the loop alive, so its waiter gets no
+//! `LoopExit`. Workers are started on demand up to `maxsize` and stop
+//! after [`IDLE_TIMEOUT`] without work.
+//!
+//! # Differences from gevent
+//! A `ThreadPool` is `!Send`: spawning from a foreign thread does not
+//! compile (gevent raises `InvalidThreadUseError`). A panic in a task is
+//! its result: `get` returns [`Error::Panicked`].
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::core::LoopHandle;
+use crate::error::{Error, Result};
+use crate::event::{AsyncResult, Event};
+use crate::hub::{Hub, get_hub};
+
+/// How long a worker waits for a task before it exits (gevent's
+/// `idle_task_timeout`).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The size of a hub's own pool ([`Hub::threadpool`]).
+pub const DEFAULT_SIZE: usize = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The part workers share.
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+}
+
+struct State {
+    /// Queued tasks, with their ids.
+    queue: VecDeque<(u64, Job)>,
+    workers: usize,
+    idle: usize,
+    maxsize: usize,
+    /// Set by `kill`: workers exit after their current task.
+    closing: bool,
+}
+
+thread_local! {
+    /// Results waiting for their task, by task id (this thread's pools).
+    static PENDING: RefCell<HashMap<u64, Box<dyn PendingOps>>> = RefCell::new(HashMap::new());
+    /// Set on worker threads: `apply` there runs inline.
+    static IN_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+static NEXT_TASK: AtomicU64 = AtomicU64::new(1);
+
+/// A pool of worker threads owned by one hub (gevent's `ThreadPool`).
+/// Cloning gives another handle to the same pool.
+#[derive(Clone)]
+pub struct ThreadPool(Rc<Inner>);
+
+struct Inner {
+    hub: Hub,
+    handle: LoopHandle,
+    shared: Arc<Shared>,
+    /// Tasks submitted and not yet completed.
+    unfinished: Cell<usize>,
+    /// Set while no task is unfinished (for `join`).
+    all_done: Event,
+}
+
+impl Inner {
+    /// Refuses new tasks, drops the queued ones and fails their results
+    /// with `GreenletExit`; running tasks finish.
+    fn close(&self) {
+        let dropped: Vec<(u64, Job)> = {
+            let mut st = self.shared.state.lock();
+            st.closing = true;
+            st.queue.drain(..).collect()
+        };
+        self.shared.work.notify_all();
+        for (id, job) in dropped {
+            drop(job);
+            if let Some(p) = PENDING.with(|p| p.borrow_mut().remove(&id)) {
+                p.fail(Error::GreenletExit);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The hub is going away: close, and fail every result still waiting
+    /// for a task of this pool with `HubDestroyed` (a late completion then
+    /// finds nothing to complete).
+    fn abandon(&self) {
+        self.close();
+        let me = self as *const Inner;
+        let mine: Vec<Box<dyn PendingOps>> = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            let ids: Vec<u64> = p
+                .iter()
+                .filter(|(_, v)| v.pool_ptr() == me)
+                .map(|(k, _)| *k)
+                .collect();
+            ids.into_iter().filter_map(|id| p.remove(&id)).collect()
+        });
+        for p in mine {
+            p.fail(Error::HubDestroyed);
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl ThreadPool {
+    /// A pool of at most `maxsize` threads on the current thread's hub.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `maxsize` 0;
+    /// [`Error::HubDestroyed`] if the hub's thread-safe queue is gone.
+    pub fn new(maxsize: usize) -> Result<ThreadPool> {
+        if maxsize == 0 {
+            return Err(Error::invalid("a thread pool needs at least one thread"));
+        }
+        let hub = get_hub();
+        let handle = hub.threadsafe_handle()?;
+        let all_done = Event::new();
+        all_done.set();
+        let pool = ThreadPool(Rc::new(Inner {
+            hub,
+            handle,
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    workers: 0,
+                    idle: 0,
+                    maxsize,
+                    closing: false,
+                }),
+                work: Condvar::new(),
+            }),
+            unfinished: Cell::new(0),
+            all_done,
+        }));
+        // The hub's end is the pool's: queued and running tasks can no
+        // longer report back.
+        let weak = Rc::downgrade(&pool.0);
+        pool.0.hub.on_destroy(Box::new(move || {
+            if let Some(p) = weak.upgrade() {
+                p.abandon();
+            }
+        }));
+        Ok(pool)
+    }
+
+    /// The most threads the pool runs.
+    pub fn maxsize(&self) -> usize {
+        self.0.shared.state.lock().maxsize
+    }
+
+    /// Changes the most threads (running tasks finish; extra threads exit
+    /// when idle).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for 0.
+    pub fn set_maxsize(&self, maxsize: usize) -> Result<()> {
+        if maxsize == 0 {
+            return Err(Error::invalid("a thread pool needs at least one thread"));
+        }
+        self.0.shared.state.lock().maxsize = maxsize;
+        self.0.shared.work.notify_all();
+        Ok(())
+    }
+
+    /// Threads running now (gevent's `size`).
+    pub fn size(&self) -> usize {
+        self.0.shared.state.lock().workers
+    }
+
+    /// Tasks submitted and not completed yet.
+    pub fn unfinished(&self) -> usize {
+        self.0.unfinished.get()
+    }
+
+    /// Runs `f` on a worker thread; its result arrives in the returned
+    /// [`AsyncResult`] (gevent's `spawn`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] after [`kill`](Self::kill).
+    pub fn spawn<R, F>(&self, f: F) -> Result<AsyncResult<R>>
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        let result: AsyncResult<R> = AsyncResult::new();
+        let id = NEXT_TASK.fetch_add(1, Ordering::Relaxed);
+        let handle = self.0.handle.clone();
+        let job: Job = Box::new(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(f))
+                .map_err(|p| crate::greenlet::raw::panic_message(&*p));
+            // Back on the hub's thread: hand the outcome to the result.
+            let _ = handle.run_callback_threadsafe(move || complete::<R>(id, outcome));
+        });
+        {
+            let mut st = self.0.shared.state.lock();
+            if st.closing {
+                return Err(Error::invalid("the thread pool was killed"));
+            }
+            st.queue.push_back((id, job));
+            if st.idle > 0 {
+                self.0.shared.work.notify_one();
+            } else if st.workers < st.maxsize {
+                st.workers += 1;
+                let shared = self.0.shared.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("gevent threadpool".into())
+                    .spawn(move || worker(&shared));
+                if let Err(e) = spawned {
+                    st.workers -= 1;
+                    st.queue.pop_back();
+                    return Err(e.into());
+                }
+            }
+        }
+        let pending = Pending {
+            result: result.clone(),
+            pool: Rc::downgrade(&self.0),
+            lp: self.0.hub.loop_().clone(),
+        };
+        PENDING.with(|p| p.borrow_mut().insert(id, Box::new(pending)));
+        self.0.unfinished.set(self.0.unfinished.get() + 1);
+        self.0.all_done.clear();
+        // A task in flight keeps the loop alive.
+        self.0.hub.loop_().ref_();
+        Ok(result)
+    }
+
+    /// Runs `f` on a worker and waits for its result (gevent's `apply`);
+    /// called from a worker thread of a pool, runs `f` inline.
+    ///
+    /// # Blocking
+    /// Until the task is done.
+    ///
+    /// # Errors
+    /// [`Error::Panicked`] when `f` panicked; as [`spawn`](Self::spawn);
+    /// whatever is thrown into the caller while it waits.
+    pub fn apply<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + Clone + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        if IN_WORKER.with(|w| w.get()) {
+            return Ok(f());
+        }
+        self.spawn(f)?.get()
+    }
+
+    /// [`spawn`](Self::spawn) calling `callback` with the result in the
+    /// hub once it is there (gevent's `apply_async(func, callback=)`).
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    pub fn apply_async<R, F, C>(&self, f: F, callback: C) -> Result<AsyncResult<R>>
+    where
+        R: Send + Clone + 'static,
+        F: FnOnce() -> R + Send + 'static,
+        C: FnOnce(R) + 'static,
+    {
+        let r = self.spawn(f)?;
+        let r2 = r.clone();
+        let mut cb = Some(callback);
+        r.rawlink(move || {
+            if let (Some(cb), Ok(v)) = (cb.take(), r2.try_get()) {
+                cb(v);
+            }
+        });
+        Ok(r)
+    }
+
+    /// Runs `f` on every item on the workers; the results in item order
+    /// (gevent's `map`).
+    ///
+    /// # Errors
+    /// The first task's failure (a panic), or as [`apply`](Self::apply).
+    pub fn map<X, R, F, I>(&self, f: F, items: I) -> Result<Vec<R>>
+    where
+        X: Send + 'static,
+        R: Send + Clone + 'static,
+        F: Fn(X) -> R + Send + Sync + 'static,
+        I: IntoIterator<Item = X>,
+    {
+        let f = Arc::new(f);
+        let results: Vec<AsyncResult<R>> = items
+            .into_iter()
+            .map(|x| {
+                let f = f.clone();
+                self.spawn(move || f(x))
+            })
+            .collect::<Result<_>>()?;
+        results.iter().map(|r| r.get()).collect()
+    }
+
+    /// Waits until every task submitted so far is done (gevent's `join`;
+    /// waits on an event, never polls).
+    ///
+    /// # Errors
+    /// Whatever is thrown into the caller while it waits.
+    pub fn join(&self) -> Result<()> {
+        self.0.all_done.wait().map(|_| ())
+    }
+
+    /// [`join`](Self::join) giving up after `secs`; true when all done.
+    ///
+    /// # Errors
+    /// As [`join`](Self::join).
+    pub fn join_timeout(&self, secs: f64) -> Result<bool> {
+        self.0.all_done.wait_timeout(secs)
+    }
+
+    /// Stops the pool (gevent's `kill`): queued tasks are dropped (their
+    /// results fail with `GreenletExit`), running ones finish, the threads
+    /// exit, and spawning is refused from now on.
+    pub fn kill(&self) {
+        self.0.close();
+    }
+}
+
+/// A result waiting for its task, with its pool and the loop it holds.
+struct Pending<R: 'static> {
+    result: AsyncResult<R>,
+    pool: std::rc::Weak<Inner>,
+    lp: crate::core::Loop,
+}
+
+impl<R: 'static> Pending<R> {
+    /// The task is over: the loop reference goes, the pool counts it.
+    fn finish(&self) {
+        self.lp.unref();
+        if let Some(pool) = self.pool.upgrade() {
+            let n = pool.unfinished.get().saturating_sub(1);
+            pool.unfinished.set(n);
+            if n == 0 {
+                pool.all_done.set();
+            }
+        }
+    }
+}
+
+/// What the registry needs from a [`Pending`] of any result type.
+trait PendingOps {
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// The pool the task belongs to.
+    fn pool_ptr(&self) -> *const Inner;
+    /// The task will never run: its result fails with `err`.
+    fn fail(self: Box<Self>, err: Error);
+}
+
+impl<R: 'static> PendingOps for Pending<R> {
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+
+    fn pool_ptr(&self) -> *const Inner {
+        self.pool.as_ptr()
+    }
+
+    fn fail(self: Box<Self>, err: Error) {
+        self.result.set_exception(err);
+        self.finish();
+    }
+}
+
+/// On the hub's thread: the task `id` is done.
+fn complete<R: 'static>(id: u64, outcome: std::result::Result<R, String>) {
+    let Some(p) = PENDING.with(|p| p.borrow_mut().remove(&id)) else {
+        return;
+    };
+    let Ok(p) = p.into_any().downcast::<Pending<R>>() else {
+        return;
+    };
+    match outcome {
+        Ok(v) => p.result.set(v),
+        Err(msg) => p.result.set_exception(Error::Panicked(msg.into())),
+    }
+    p.finish();
+}
+
+/// A worker thread: run queued tasks until idle for `IDLE_TIMEOUT`, or
+/// the pool closes or shrinks below it.
+fn worker(shared: &Shared) {
+    IN_WORKER.with(|w| w.set(true));
+    let mut st = shared.state.lock();
+    loop {
+        if st.closing || st.workers > st.maxsize {
+            break;
+        }
+        if let Some((_, job)) = st.queue.pop_front() {
+            drop(st);
+            job();
+            st = shared.state.lock();
+            continue;
+        }
+        st.idle += 1;
+        let timed_out = shared.work.wait_for(&mut st, IDLE_TIMEOUT).timed_out();
+        st.idle -= 1;
+        if timed_out && st.queue.is_empty() {
+            break;
+        }
+    }
+    st.workers -= 1;
+}
+
+impl Hub {
+    /// The hub's own thread pool, made on first use with
+    /// [`DEFAULT_SIZE`] threads (gevent's `hub.threadpool`).
+    ///
+    /// # Errors
+    /// As [`ThreadPool::new`].
+    pub fn threadpool(&self) -> Result<ThreadPool> {
+        thread_local! {
+            static POOL: RefCell<Option<(*const (), ThreadPool)>> = const { RefCell::new(None) };
+        }
+        let key = Rc::as_ptr(&self.0) as *const ();
+        if let Some(p) = POOL.with(|p| {
+            p.borrow()
+                .as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, p)| p.clone())
+        }) {
+            return Ok(p);
+        }
+        let pool = ThreadPool::new(DEFAULT_SIZE)?;
+        POOL.with(|p| *p.borrow_mut() = Some((key, pool.clone())));
+        Ok(pool)
+    }
+}
