@@ -29,7 +29,7 @@
 //! listener, then joins the handlers (with a pool) and kills those left.
 //!
 //! # Differences from gevent
-//! Addresses are numeric for now (see `gevent::socket`). There is no SSL.
+//! There is no SSL.
 //! One server per core: run a thread per core, each with its own hub and
 //! a server on the same port with [`StreamServer::set_reuse_port`].
 

@@ -41,12 +41,18 @@
 //!   others.
 //!
 //! # Differences from gevent
-//! Addresses are [`std::net::SocketAddr`] or what parses as one
-//! (`"127.0.0.1:8080"`, `("::1", 80)`): host names need the resolver,
-//! which comes with the thread pool. The socket handle is `Clone` (a
-//! Python reference), so another greenlet can `close` it.
+//! Addresses are [`std::net::SocketAddr`], `"host:port"` or
+//! `(host, port)`; names are resolved on the hub's thread pool (see
+//! [`getaddrinfo`]). The socket handle is `Clone` (a Python reference), so
+//! another greenlet can `close` it.
 
+mod dns;
 mod sys;
+
+pub use dns::{
+    AddrInfo, GaiError, Query, Resolver, ThreadResolver, getaddrinfo, getaddrinfo_timeout,
+    gethostbyname, gethostbyname_ex, getnameinfo, resolve, set_resolver,
+};
 
 use std::cell::Cell;
 use std::io;
@@ -90,13 +96,16 @@ pub fn setdefaulttimeout(timeout: Option<f64>) -> Result<()> {
     Ok(())
 }
 
-/// Something that names one socket address without a name lookup:
-/// [`SocketAddr`], `"ip:port"` strings, `(ip, port)` pairs.
+/// Something that names one socket address: [`SocketAddr`],
+/// `"host:port"` strings and `(host, port)` pairs. A numeric host is used
+/// as it is; a name is looked up with [`resolve`] (cooperatively, on the
+/// thread pool), and its first address is taken.
 pub trait ToAddr {
     /// The address.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when it is not a numeric address.
+    /// [`Error::InvalidArgument`] for a string without a port; a
+    /// [`GaiError`] when a name does not resolve.
     fn to_addr(&self) -> Result<SocketAddr>;
 }
 
@@ -108,11 +117,14 @@ impl ToAddr for SocketAddr {
 
 impl ToAddr for str {
     fn to_addr(&self) -> Result<SocketAddr> {
-        self.parse().map_err(|_| {
-            Error::invalid(format!(
-                "{self:?} is not a numeric address (ip:port); name lookups come with the resolver"
-            ))
-        })
+        if let Ok(a) = self.parse() {
+            return Ok(a);
+        }
+        let (host, port) = self
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+            .ok_or_else(|| Error::invalid(format!("{self:?} is not host:port")))?;
+        resolve(host.trim_start_matches('[').trim_end_matches(']'), port)
     }
 }
 
@@ -130,13 +142,10 @@ impl ToAddr for (IpAddr, u16) {
 
 impl ToAddr for (&str, u16) {
     fn to_addr(&self) -> Result<SocketAddr> {
-        let ip: IpAddr = self.0.parse().map_err(|_| {
-            Error::invalid(format!(
-                "{:?} is not a numeric IP address; name lookups come with the resolver",
-                self.0
-            ))
-        })?;
-        Ok(SocketAddr::new(ip, self.1))
+        match self.0.parse::<IpAddr>() {
+            Ok(ip) => Ok(SocketAddr::new(ip, self.1)),
+            Err(_) => resolve(self.0, self.1),
+        }
     }
 }
 

@@ -273,3 +273,132 @@ pub(crate) fn close(fd: RawFd) {
     // (EINTR, EIO) still releases the fd on Linux: nothing to retry.
     unsafe { libc::close(fd) };
 }
+
+/// One `getaddrinfo` answer.
+pub(crate) struct RawAddrInfo {
+    pub(crate) family: i32,
+    pub(crate) socktype: i32,
+    pub(crate) protocol: i32,
+    pub(crate) canonname: Option<String>,
+    pub(crate) addr: Option<SocketAddr>,
+}
+
+/// `getaddrinfo(3)`: blocking (run it on a worker thread). The error is
+/// the `EAI_*` code with its message.
+pub(crate) fn getaddrinfo(
+    host: Option<&str>,
+    service: Option<&str>,
+    family: i32,
+    socktype: i32,
+    protocol: i32,
+    flags: i32,
+) -> std::result::Result<Vec<RawAddrInfo>, (i32, String)> {
+    let to_c = |s: Option<&str>| {
+        s.map(std::ffi::CString::new)
+            .transpose()
+            .map_err(|_| (libc::EAI_NONAME, "name contains a NUL byte".to_string()))
+    };
+    let (host, service) = (to_c(host)?, to_c(service)?);
+    // SAFETY: addrinfo is plain data; zeroes are its documented defaults.
+    let mut hints: libc::addrinfo = unsafe { MaybeUninit::zeroed().assume_init() };
+    hints.ai_family = family;
+    hints.ai_socktype = socktype;
+    hints.ai_protocol = protocol;
+    hints.ai_flags = flags;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: the strings are NUL-terminated and outlive the call; `res`
+    // receives a list we free below.
+    let rc = unsafe {
+        libc::getaddrinfo(
+            host.as_ref().map_or(std::ptr::null(), |h| h.as_ptr()),
+            service.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            &hints,
+            &mut res,
+        )
+    };
+    if rc != 0 {
+        // SAFETY: gai_strerror returns a static NUL-terminated string.
+        let msg = unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(rc)) }
+            .to_string_lossy()
+            .into_owned();
+        return Err((rc, msg));
+    }
+    let mut out = Vec::new();
+    let mut p = res;
+    while !p.is_null() {
+        // SAFETY: `p` walks the list getaddrinfo returned.
+        let ai = unsafe { &*p };
+        let addr = if ai.ai_addr.is_null() {
+            None
+        } else {
+            let mut s = SockAddr::empty();
+            let len = (ai.ai_addrlen as usize).min(size_of::<libc::sockaddr_storage>());
+            // SAFETY: ai_addr points to ai_addrlen bytes; we copy at most
+            // the storage's size.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    ai.ai_addr.cast::<u8>(),
+                    (&mut s.storage as *mut libc::sockaddr_storage).cast::<u8>(),
+                    len,
+                )
+            };
+            s.len = len as libc::socklen_t;
+            s.to_std()
+        };
+        let canonname = (!ai.ai_canonname.is_null()).then(|| {
+            // SAFETY: a NUL-terminated string of the list.
+            unsafe { std::ffi::CStr::from_ptr(ai.ai_canonname) }
+                .to_string_lossy()
+                .into_owned()
+        });
+        out.push(RawAddrInfo {
+            family: ai.ai_family,
+            socktype: ai.ai_socktype,
+            protocol: ai.ai_protocol,
+            canonname,
+            addr,
+        });
+        p = ai.ai_next;
+    }
+    // SAFETY: `res` came from getaddrinfo and is freed once.
+    unsafe { libc::freeaddrinfo(res) };
+    Ok(out)
+}
+
+/// `getnameinfo(3)`: blocking. The `EAI_*` error with its message.
+pub(crate) fn getnameinfo(
+    addr: &SocketAddr,
+    flags: i32,
+) -> std::result::Result<(String, String), (i32, String)> {
+    let sa = SockAddr::from_std(addr);
+    let mut host = [0 as libc::c_char; 1025];
+    let mut serv = [0 as libc::c_char; 32];
+    // SAFETY: the buffers' sizes are passed; the address is valid.
+    let rc = unsafe {
+        libc::getnameinfo(
+            sa.as_ptr(),
+            sa.len,
+            host.as_mut_ptr(),
+            host.len() as libc::socklen_t,
+            serv.as_mut_ptr(),
+            serv.len() as libc::socklen_t,
+            flags,
+        )
+    };
+    if rc != 0 {
+        // SAFETY: as in getaddrinfo.
+        let msg = unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(rc)) }
+            .to_string_lossy()
+            .into_owned();
+        return Err((rc, msg));
+    }
+    // SAFETY: getnameinfo NUL-terminated both buffers.
+    let h = unsafe { std::ffi::CStr::from_ptr(host.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: as above.
+    let s = unsafe { std::ffi::CStr::from_ptr(serv.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    Ok((h, s))
+}
