@@ -120,6 +120,7 @@ mod remote;
 mod sanitize;
 pub mod scope;
 pub mod server;
+pub mod signal;
 pub mod socket;
 pub(crate) mod stack;
 pub mod threadpool;

@@ -148,3 +148,69 @@ fn udp_server_replies_to_udp_client() {
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "127.0.0.1: got \"Test udp_server\"");
 }
+
+/// gevent's `test__example_portforwarder`: data goes through the forwarder
+/// to an echo server and back; SIGTERM ends the forwarder.
+#[test]
+fn portforwarder_forwards_both_ways_and_ends_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    // The destination: a plain echo server on a thread, one connection.
+    let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_port = echo.local_addr().unwrap().port();
+    let echo_thread = std::thread::spawn(move || {
+        let (mut c, _) = echo.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = c.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            c.write_all(&buf[..n]).unwrap();
+        }
+    });
+    let mut child = Child(
+        Command::new(built("portforwarder"))
+            .args(["127.0.0.1:0".to_string(), format!("127.0.0.1:{echo_port}")])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port: u16 = first
+        .split_whitespace()
+        .nth(3)
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    for msg in [&b"hello"[..], b"through the forwarder"] {
+        conn.write_all(msg).unwrap();
+        let mut got = vec![0u8; msg.len()];
+        conn.read_exact(&mut got).unwrap();
+        assert_eq!(got, msg);
+    }
+    drop(conn);
+    echo_thread.join().unwrap();
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) }, 0);
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
