@@ -119,6 +119,7 @@ pub mod queue;
 mod remote;
 mod sanitize;
 pub mod scope;
+pub mod select;
 pub mod server;
 pub mod signal;
 pub mod socket;

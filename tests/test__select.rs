@@ -1,0 +1,150 @@
+//! Port of gevent's `src/gevent/tests/test__select.py`: the generic wait
+//! cases (timeouts), `test_errno`, `TestSelectTypes.test_int`, and the
+//! `TestPossibleCrashes` select cases (gevent #2100). Not ported:
+//! `TestPollRead` and `test_closing_object_while_polling` (`select.poll`
+//! is not implemented yet); `test_iterable`/`test_string` (Python types:
+//! the Rust API takes fd slices).
+
+mod common;
+
+use gevent::select::select;
+use gevent::socket::socketpair;
+use gevent::{Error, sleep, spawn};
+
+#[allow(non_snake_case)]
+mod TestSelect {
+    use super::*;
+
+    /// `TestSelect.test_timeout` (`greentest.GenericWaitTestCase`): an
+    /// empty select waits for its timeout.
+    #[test]
+    fn test_timeout() {
+        let _d = common::deadline("TestSelect::test_timeout", common::TEST_DEADLINE);
+        let t0 = std::time::Instant::now();
+        let (r, w, x) = select(&[], &[], &[], Some(common::SMALL_TICK)).unwrap();
+        assert!(r.is_empty() && w.is_empty() && x.is_empty());
+        common::assert_between(
+            common::elapsed(t0),
+            common::SMALL_TICK - common::SMALL_TICK_MIN_ADJ,
+            common::SMALL_TICK + common::SMALL_TICK_MAX_ADJ,
+        );
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestSelectRead {
+    use super::*;
+
+    /// `TestSelectRead.test_timeout`: nothing to read, the timeout passes.
+    #[test]
+    fn test_timeout() {
+        let _d = common::deadline("TestSelectRead::test_timeout", common::TEST_DEADLINE);
+        let (a, _b) = socketpair().unwrap();
+        let (r, w, _) = select(&[a.fileno()], &[], &[], Some(common::SMALL_TICK)).unwrap();
+        assert!(r.is_empty() && w.is_empty());
+    }
+
+    /// `TestSelectRead.test_errno`: a closed fd is EBADF, not "ready".
+    #[test]
+    fn test_errno() {
+        let (a, _b) = socketpair().unwrap();
+        let fd = a.fileno();
+        a.close();
+        match select(&[fd], &[], &[], Some(0.0)) {
+            Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Own: data written by another greenlet
+    /// while we wait makes the fd readable.
+    #[test]
+    fn test_reading() {
+        let _d = common::deadline("TestSelectRead::test_reading", common::TEST_DEADLINE);
+        let (a, b) = socketpair().unwrap();
+        let writer = spawn(move || {
+            sleep(0.01)?;
+            b.sendall(b"hello")?;
+            Ok(b)
+        });
+        let (r, _, _) = select(&[a.fileno()], &[], &[], Some(5.0)).unwrap();
+        assert_eq!(r, vec![a.fileno()]);
+        assert_eq!(a.recv(10).unwrap(), b"hello");
+        writer.get().unwrap();
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestSelectTypes {
+    use super::*;
+
+    /// `TestSelectTypes.test_int`: fds given as ints,
+    /// several at once; a writable fd is reported at once.
+    #[test]
+    fn test_int() {
+        let (a, b) = socketpair().unwrap();
+        let (r, w, _) = select(&[a.fileno(), b.fileno()], &[a.fileno()], &[], Some(0.1)).unwrap();
+        assert!(r.is_empty());
+        assert_eq!(w, vec![a.fileno()]);
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestPossibleCrashes {
+    use super::*;
+    use gevent::socket::Socket;
+
+    /// `test_closing_object_while_selecting`: the socket is closed by
+    /// another greenlet while select waits on it (gevent #2100): no crash,
+    /// and select either times out or reports EBADF.
+    #[test]
+    fn test_closing_object_while_selecting() {
+        let _d = common::deadline("closing_object_while_selecting", common::TEST_DEADLINE);
+        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        let fd = sock.fileno();
+        let s2 = sock.clone();
+        spawn(move || {
+            s2.close();
+            Ok(())
+        });
+        let r = select(&[fd], &[], &[], Some(common::SMALLEST_RELIABLE_DELAY));
+        match r {
+            Ok((r, w, _)) => assert!(w.is_empty() && (r.is_empty() || r == [fd])),
+            Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// `test_closing_fd_while_selecting`: the fd itself is closed (not
+    /// through the socket) while select waits.
+    #[test]
+    fn test_closing_fd_while_selecting() {
+        let _d = common::deadline("closing_fd_while_selecting", common::TEST_DEADLINE);
+        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        let fd = sock.into_raw_fd().unwrap();
+        spawn(move || {
+            // SAFETY: closing an fd this test owns.
+            unsafe { libc::close(fd) };
+            Ok(())
+        });
+        let r = select(&[fd], &[], &[], Some(common::SMALLEST_RELIABLE_DELAY));
+        match r {
+            Ok(_) => {}
+            Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// `test_closing_fd_before_selecting`: EBADF at once.
+    #[test]
+    fn test_closing_fd_before_selecting() {
+        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        let fd = sock.into_raw_fd().unwrap();
+        // SAFETY: closing an fd this test owns.
+        unsafe { libc::close(fd) };
+        match select(&[fd], &[], &[], Some(common::SMALLEST_RELIABLE_DELAY)) {
+            Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
