@@ -228,7 +228,9 @@ impl std::error::Error for Message {}
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Timeout(t) => write!(f, "timeout: {t}"),
+            // gevent: str(Timeout(1)) is "1 second", str(socket.timeout) is
+            // "timed out".
+            Error::Timeout(t) => write!(f, "{t}"),
             Error::GreenletExit => f.write_str("GreenletExit"),
             Error::LoopExit(m) => write!(f, "LoopExit: {m}"),
             Error::Io(e) => write!(f, "{e}"),

@@ -155,12 +155,12 @@ impl<A: ToAddr + ?Sized> ToAddr for &A {
     }
 }
 
-/// gevent's `socket.timeout('timed out')`.
-fn timed_out(secs: Option<f64>) -> Error {
+/// gevent's `socket.timeout('timed out')` (its text is exactly that).
+fn timed_out(_secs: Option<f64>) -> Error {
     Error::Timeout(TimeoutError {
         id: 0,
-        seconds: secs,
-        message: Some("timed out".into()),
+        seconds: None,
+        message: None,
     })
 }
 
@@ -725,6 +725,20 @@ fn to_io(e: Error) -> io::Error {
         Error::Timeout(_) => io::Error::new(io::ErrorKind::TimedOut, e),
         e => io::Error::other(e),
     }
+}
+
+/// A socket on a duplicate of `fd` (Python's `socket.fromfd`); `fd` stays
+/// open and the caller's.
+///
+/// # Errors
+/// [`Error::Io`] from `dup(2)`, or as [`Socket::from_fd`].
+pub fn fromfd(fd: RawFd) -> Result<Socket> {
+    // SAFETY: dup of any integer is harmless; the new fd is ours.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(io::Error::last_os_error().into());
+    }
+    Socket::from_fd(new).inspect_err(|_| sys::close(new))
 }
 
 /// A connected pair of stream sockets (gevent's `socketpair()`, `AF_UNIX`).
