@@ -54,21 +54,101 @@ const MAX_DELAY: f64 = 1.0;
 
 type Handler = Rc<dyn Fn(Socket, SocketAddr) -> Result<()>>;
 
+/// What both servers keep: the address asked for, the bound socket, the
+/// greenlet accepting or receiving on it, the pool, and the event
+/// `serve_forever` waits on.
+struct Base {
+    addr: Result<SocketAddr>,
+    pool: RefCell<Option<Pool>>,
+    socket: RefCell<Option<Socket>>,
+    worker: RefCell<Option<Greenlet<()>>>,
+    stopped: RefCell<Option<Event>>,
+}
+
+impl Base {
+    fn new(addr: impl ToAddr) -> Base {
+        Base {
+            addr: addr.to_addr(),
+            pool: RefCell::new(None),
+            socket: RefCell::new(None),
+            worker: RefCell::new(None),
+            stopped: RefCell::new(None),
+        }
+    }
+
+    fn started(&self) -> bool {
+        self.socket.borrow().is_some()
+    }
+
+    fn address(&self) -> Result<SocketAddr> {
+        if let Some(s) = &*self.socket.borrow()
+            && let Some(a) = s.getsockname()?
+        {
+            return Ok(a);
+        }
+        self.addr.clone()
+    }
+
+    /// A socket of `ty` bound to the address, with `SO_REUSEADDR` (and
+    /// `SO_REUSEPORT` when asked).
+    fn bind(&self, ty: i32, reuse_port: bool) -> Result<Socket> {
+        let addr = self.addr.clone()?;
+        let family = if addr.is_ipv4() {
+            libc::AF_INET
+        } else {
+            libc::AF_INET6
+        };
+        let s = Socket::new(family, ty)?;
+        s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        if reuse_port {
+            s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+        }
+        s.bind(addr)?;
+        s.settimeout(None::<f64>)?;
+        Ok(s)
+    }
+
+    /// Records the bound socket and the greenlet serving it.
+    fn run(&self, s: Socket, worker: Greenlet<()>) {
+        *self.socket.borrow_mut() = Some(s);
+        *self.stopped.borrow_mut() = Some(Event::new());
+        *self.worker.borrow_mut() = Some(worker);
+    }
+
+    /// Stops the worker, closes the socket, wakes `serve_forever`.
+    fn close(&self) {
+        if let Some(g) = self.worker.borrow_mut().take() {
+            g.kill_nowait();
+        }
+        if let Some(s) = self.socket.borrow_mut().take() {
+            s.close();
+        }
+        if let Some(ev) = &*self.stopped.borrow() {
+            ev.set();
+        }
+    }
+
+    /// Waits until `close`.
+    fn wait_stopped(&self) -> Result<()> {
+        let ev = self.stopped.borrow().clone();
+        if let Some(ev) = ev {
+            ev.wait()?;
+        }
+        Ok(())
+    }
+}
+
 /// A TCP server (gevent's `StreamServer`). Cloning gives another handle to
 /// the same server.
 #[derive(Clone)]
 pub struct StreamServer(Rc<Inner>);
 
 struct Inner {
-    addr: Result<SocketAddr>,
+    base: Base,
     handler: Handler,
-    pool: RefCell<Option<Pool>>,
     backlog: Cell<i32>,
     reuse_port: Cell<bool>,
     max_accept: Cell<usize>,
-    listener: RefCell<Option<Socket>>,
-    acceptor: RefCell<Option<Greenlet<()>>>,
-    stopped: RefCell<Option<Event>>,
 }
 
 impl StreamServer {
@@ -81,22 +161,18 @@ impl StreamServer {
         F: Fn(Socket, SocketAddr) -> Result<()> + 'static,
     {
         StreamServer(Rc::new(Inner {
-            addr: addr.to_addr(),
+            base: Base::new(addr),
             handler: Rc::new(handler),
-            pool: RefCell::new(None),
             backlog: Cell::new(DEFAULT_BACKLOG),
             reuse_port: Cell::new(false),
             max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
-            listener: RefCell::new(None),
-            acceptor: RefCell::new(None),
-            stopped: RefCell::new(None),
         }))
     }
 
     /// Runs handlers in `pool` (gevent's `spawn=Pool(n)`): accepting pauses
     /// while it is full.
     pub fn set_pool(&self, pool: Pool) -> &Self {
-        *self.0.pool.borrow_mut() = Some(pool);
+        *self.0.base.pool.borrow_mut() = Some(pool);
         self
     }
 
@@ -121,21 +197,17 @@ impl StreamServer {
 
     /// True between `start` and `stop`/`close`.
     pub fn started(&self) -> bool {
-        self.0.listener.borrow().is_some()
+        self.0.base.started()
     }
 
-    /// The bound address (the real port after binding port 0).
+    /// The bound address (the real port after binding port 0); before
+    /// `start`, the address asked for.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] before `start` for a port-0 address, or
-    /// for an address that did not parse.
+    /// The address's own error (it did not parse or resolve); an
+    /// [`Error::Io`] from `getsockname`.
     pub fn address(&self) -> Result<SocketAddr> {
-        if let Some(l) = &*self.0.listener.borrow()
-            && let Some(a) = l.getsockname()?
-        {
-            return Ok(a);
-        }
-        self.0.addr.clone()
+        self.0.base.address()
     }
 
     /// The bound port (gevent's `server_port`).
@@ -156,44 +228,34 @@ impl StreamServer {
         if self.started() {
             return Ok(());
         }
-        let addr = self.0.addr.clone()?;
-        let family = if addr.is_ipv4() {
-            libc::AF_INET
-        } else {
-            libc::AF_INET6
-        };
-        let l = Socket::new(family, libc::SOCK_STREAM)?;
-        l.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-        if self.0.reuse_port.get() {
-            l.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
-        }
-        l.bind(addr)?;
+        let l = self
+            .0
+            .base
+            .bind(libc::SOCK_STREAM, self.0.reuse_port.get())?;
         l.listen(self.0.backlog.get())?;
-        l.settimeout(None::<f64>)?;
-        *self.0.listener.borrow_mut() = Some(l);
-        *self.0.stopped.borrow_mut() = Some(Event::new());
-        self.start_accepting();
+        let acceptor = self.spawn_acceptor(l.clone());
+        self.0.base.run(l, acceptor);
         Ok(())
+    }
+
+    fn spawn_acceptor(&self, l: Socket) -> Greenlet<()> {
+        let me = Rc::downgrade(&self.0);
+        let g = Greenlet::spawn(move || accept_loop(&l, &me));
+        g.set_name("StreamServer accept");
+        g
     }
 
     /// Resumes accepting after [`stop_accepting`](Self::stop_accepting).
     pub fn start_accepting(&self) {
-        let Some(l) = self.0.listener.borrow().clone() else {
+        let base = &self.0.base;
+        let Some(l) = base.socket.borrow().clone() else {
             return;
         };
-        if self
-            .0
-            .acceptor
-            .borrow()
-            .as_ref()
-            .is_some_and(|g| !g.ready())
-        {
+        if base.worker.borrow().as_ref().is_some_and(|g| !g.ready()) {
             return;
         }
-        let me = Rc::downgrade(&self.0);
-        let g = Greenlet::spawn(move || accept_loop(&l, &me));
-        g.set_name("StreamServer accept");
-        *self.0.acceptor.borrow_mut() = Some(g);
+        let g = self.spawn_acceptor(l);
+        *base.worker.borrow_mut() = Some(g);
     }
 
     /// Stops accepting, keeping the listener open: connections wait in the
@@ -204,7 +266,7 @@ impl StreamServer {
     /// # Errors
     /// As [`Greenlet::kill`] (from inside the hub: `BlockingSwitchOut`).
     pub fn stop_accepting(&self) -> Result<()> {
-        let g = self.0.acceptor.borrow_mut().take();
+        let g = self.0.base.worker.borrow_mut().take();
         match g {
             Some(g) => g.kill(),
             None => Ok(()),
@@ -214,15 +276,7 @@ impl StreamServer {
     /// Closes the listener (pending connections are refused by the
     /// kernel); running handlers go on.
     pub fn close(&self) {
-        if let Some(g) = self.0.acceptor.borrow_mut().take() {
-            g.kill_nowait();
-        }
-        if let Some(l) = self.0.listener.borrow_mut().take() {
-            l.close();
-        }
-        if let Some(ev) = &*self.0.stopped.borrow() {
-            ev.set();
-        }
+        self.0.base.close();
     }
 
     /// Stops the server (gevent's `stop`): closes the listener, then with a
@@ -232,7 +286,7 @@ impl StreamServer {
     /// Whatever is thrown into the caller while it waits.
     pub fn stop(&self, timeout: Option<f64>) -> Result<()> {
         self.close();
-        let pool = self.0.pool.borrow().clone();
+        let pool = self.0.base.pool.borrow().clone();
         if let Some(pool) = pool {
             match timeout {
                 Some(t) => {
@@ -254,11 +308,7 @@ impl StreamServer {
     /// As [`start`](Self::start); whatever is thrown into the caller.
     pub fn serve_forever(&self) -> Result<()> {
         self.start()?;
-        let ev = self.0.stopped.borrow().clone();
-        if let Some(ev) = ev {
-            ev.wait()?;
-        }
-        Ok(())
+        self.0.base.wait_stopped()
     }
 }
 
@@ -282,7 +332,7 @@ fn accept_loop(l: &Socket, server: &std::rc::Weak<Inner>) -> Result<()> {
         let (max_accept, handler, pool) = (
             inner.max_accept.get(),
             inner.handler.clone(),
-            inner.pool.borrow().clone(),
+            inner.base.pool.borrow().clone(),
         );
         drop(inner);
         // The first accept may wait; the rest of the batch does not.
@@ -398,12 +448,8 @@ pub const DATAGRAM_SIZE: usize = 8192;
 pub struct DatagramServer(Rc<DInner>);
 
 struct DInner {
-    addr: Result<SocketAddr>,
+    base: Base,
     handler: DatagramHandler,
-    pool: RefCell<Option<Pool>>,
-    socket: RefCell<Option<Socket>>,
-    receiver: RefCell<Option<Greenlet<()>>>,
-    stopped: RefCell<Option<Event>>,
 }
 
 impl DatagramServer {
@@ -414,29 +460,25 @@ impl DatagramServer {
         F: Fn(&DatagramServer, Vec<u8>, SocketAddr) -> Result<()> + 'static,
     {
         DatagramServer(Rc::new(DInner {
-            addr: addr.to_addr(),
+            base: Base::new(addr),
             handler: Rc::new(handler),
-            pool: RefCell::new(None),
-            socket: RefCell::new(None),
-            receiver: RefCell::new(None),
-            stopped: RefCell::new(None),
         }))
     }
 
     /// Runs handlers in `pool`: receiving pauses while it is full.
     pub fn set_pool(&self, pool: Pool) -> &Self {
-        *self.0.pool.borrow_mut() = Some(pool);
+        *self.0.base.pool.borrow_mut() = Some(pool);
         self
     }
 
     /// The server's socket, once started (gevent's `self.socket`).
     pub fn socket(&self) -> Option<Socket> {
-        self.0.socket.borrow().clone()
+        self.0.base.socket.borrow().clone()
     }
 
     /// True between `start` and `stop`.
     pub fn started(&self) -> bool {
-        self.0.socket.borrow().is_some()
+        self.0.base.started()
     }
 
     /// The bound address.
@@ -444,12 +486,7 @@ impl DatagramServer {
     /// # Errors
     /// As [`StreamServer::address`].
     pub fn address(&self) -> Result<SocketAddr> {
-        if let Some(s) = &*self.0.socket.borrow()
-            && let Some(a) = s.getsockname()?
-        {
-            return Ok(a);
-        }
-        self.0.addr.clone()
+        self.0.base.address()
     }
 
     /// Sends `data` to `addr` from the server's socket.
@@ -471,22 +508,12 @@ impl DatagramServer {
         if self.started() {
             return Ok(());
         }
-        let addr = self.0.addr.clone()?;
-        let family = if addr.is_ipv4() {
-            libc::AF_INET
-        } else {
-            libc::AF_INET6
-        };
-        let s = Socket::new(family, libc::SOCK_DGRAM)?;
-        s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-        s.bind(addr)?;
-        s.settimeout(None::<f64>)?;
-        *self.0.socket.borrow_mut() = Some(s.clone());
-        *self.0.stopped.borrow_mut() = Some(Event::new());
+        let s = self.0.base.bind(libc::SOCK_DGRAM, false)?;
         let me = Rc::downgrade(&self.0);
-        let g = Greenlet::spawn(move || receive_loop(&s, &me));
+        let s2 = s.clone();
+        let g = Greenlet::spawn(move || receive_loop(&s2, &me));
         g.set_name("DatagramServer receive");
-        *self.0.receiver.borrow_mut() = Some(g);
+        self.0.base.run(s, g);
         Ok(())
     }
 
@@ -495,15 +522,7 @@ impl DatagramServer {
     /// # Errors
     /// None today; `Result` for symmetry with [`StreamServer::stop`].
     pub fn stop(&self) -> Result<()> {
-        if let Some(g) = self.0.receiver.borrow_mut().take() {
-            g.kill_nowait();
-        }
-        if let Some(s) = self.0.socket.borrow_mut().take() {
-            s.close();
-        }
-        if let Some(ev) = &*self.0.stopped.borrow() {
-            ev.set();
-        }
+        self.0.base.close();
         Ok(())
     }
 
@@ -513,11 +532,7 @@ impl DatagramServer {
     /// As [`start`](Self::start); whatever is thrown into the caller.
     pub fn serve_forever(&self) -> Result<()> {
         self.start()?;
-        let ev = self.0.stopped.borrow().clone();
-        if let Some(ev) = ev {
-            ev.wait()?;
-        }
-        Ok(())
+        self.0.base.wait_stopped()
     }
 }
 
@@ -542,7 +557,7 @@ fn receive_loop(s: &Socket, server: &std::rc::Weak<DInner>) -> Result<()> {
             return Ok(());
         };
         let Some(peer) = peer else { continue };
-        let (handler, pool) = (inner.handler.clone(), inner.pool.borrow().clone());
+        let (handler, pool) = (inner.handler.clone(), inner.base.pool.borrow().clone());
         let srv = DatagramServer(inner);
         let data = buf[..n].to_vec();
         match pool {
