@@ -63,31 +63,39 @@ impl Drop for Child {
     }
 }
 
+/// Starts the server example `name` with `args` and stdout piped; returns
+/// it, its stdout, and the port `port_of` finds in its first line.
+fn start_server(
+    name: &str,
+    args: &[String],
+    port_of: fn(&str) -> Option<u16>,
+) -> (Child, std::io::BufReader<std::process::ChildStdout>, u16) {
+    use std::io::BufRead;
+    let mut child = Child(
+        Command::new(built(name))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port = port_of(first.trim()).unwrap_or_else(|| panic!("no port in {first:?}"));
+    (child, out, port)
+}
+
 /// gevent's `test__example_echoserver`: the welcome line, two echoed
 /// lines, `quit` closing the connection, and a second client served too.
 #[test]
 fn echoserver_welcomes_echoes_and_quits() {
     use std::io::{BufRead, BufReader, Write};
     use std::net::TcpStream;
-    use std::process::Stdio;
     use std::time::Duration;
 
-    let mut child = Child(
-        Command::new(built("echoserver"))
-            .arg("0")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut out = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let port: u16 = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let (_child, _out, port) = start_server("echoserver", &["0".into()], |l| {
+        l.rsplit(' ').next()?.parse().ok()
+    });
     for _ in 0..2 {
         let conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(10)))
@@ -114,25 +122,11 @@ fn echoserver_welcomes_echoes_and_quits() {
 /// prints what it sent and got.
 #[test]
 fn udp_server_replies_to_udp_client() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
+    use std::io::BufRead;
 
-    let mut server = Child(
-        Command::new(built("udp_server"))
-            .arg("0")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut out = BufReader::new(server.0.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let port: u16 = first
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let (_server, mut out, port) = start_server("udp_server", &["0".into()], |l| {
+        l.rsplit(':').next()?.parse().ok()
+    });
     let client = Command::new(built("udp_client"))
         .args([format!("--port={port}"), "Test".into(), "udp_server".into()])
         .output()
@@ -153,9 +147,8 @@ fn udp_server_replies_to_udp_client() {
 /// to an echo server and back; SIGTERM ends the forwarder.
 #[test]
 fn portforwarder_forwards_both_ways_and_ends_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
-    use std::process::Stdio;
     use std::time::Duration;
 
     // The destination: a plain echo server on a thread, one connection.
@@ -172,22 +165,15 @@ fn portforwarder_forwards_both_ways_and_ends_on_sigterm() {
             c.write_all(&buf[..n]).unwrap();
         }
     });
-    let mut child = Child(
-        Command::new(built("portforwarder"))
-            .args(["127.0.0.1:0".to_string(), format!("127.0.0.1:{echo_port}")])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut out = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let port: u16 = first
-        .split_whitespace()
-        .nth(3)
-        .and_then(|a| a.rsplit(':').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let args = ["127.0.0.1:0".to_string(), format!("127.0.0.1:{echo_port}")];
+    let (mut child, _out, port) = start_server("portforwarder", &args, |l| {
+        l.split_whitespace()
+            .nth(3)?
+            .rsplit(':')
+            .next()?
+            .parse()
+            .ok()
+    });
     let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
