@@ -257,17 +257,22 @@ pub fn getaddrinfo_timeout(
     resolver().getaddrinfo(&q, timeout)
 }
 
+/// The first stream-socket address of `host` in `family`.
+fn first_addr(host: &str, port: u16, family: i32) -> Result<SocketAddr> {
+    getaddrinfo(host, port, family, libc::SOCK_STREAM, 0, 0)?
+        .into_iter()
+        .next()
+        .map(|a| a.addr)
+        .ok_or_else(|| gai((libc::EAI_NONAME, "no address".into())))
+}
+
 /// The first address of `host` for stream sockets (what `connect` to a
 /// name uses).
 ///
 /// # Errors
 /// As [`getaddrinfo`]; a [`GaiError`] `EAI_NONAME` when nothing came back.
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
-    getaddrinfo(host, port, libc::AF_UNSPEC, libc::SOCK_STREAM, 0, 0)?
-        .into_iter()
-        .next()
-        .map(|a| a.addr)
-        .ok_or_else(|| gai((libc::EAI_NONAME, "no address".into())))
+    first_addr(host, port, libc::AF_UNSPEC)
 }
 
 /// gevent's `gethostbyname`: the first IPv4 address of `host`, as text.
@@ -275,11 +280,7 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
 /// # Errors
 /// As [`getaddrinfo`].
 pub fn gethostbyname(host: &str) -> Result<String> {
-    getaddrinfo(host, 0, libc::AF_INET, libc::SOCK_STREAM, 0, 0)?
-        .into_iter()
-        .next()
-        .map(|a| a.addr.ip().to_string())
-        .ok_or_else(|| gai((libc::EAI_NONAME, "no address".into())))
+    first_addr(host, 0, libc::AF_INET).map(|a| a.ip().to_string())
 }
 
 /// gevent's `gethostbyname_ex`: `(canonical name, aliases, IPv4
