@@ -1,5 +1,5 @@
 //! Waiting for several file descriptors at once (gevent's
-//! `gevent.select`): [`select`] with gevent's semantics.
+//! `gevent.select`): [`select`] and [`Poll`] with gevent's semantics.
 //!
 //! ```
 //! use gevent::select::select;
@@ -20,10 +20,11 @@
 //! accepted and never reported, as in gevent.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::hub::{checked_timeout, get_hub};
 use crate::libev as ev;
@@ -147,4 +148,173 @@ pub fn select(
         return Err(std::io::Error::from_raw_os_error(libc::EBADF).into());
     }
     Ok((r, w, Vec::new()))
+}
+
+/// `poll(2)` event bits, as `select.POLLIN` & co.
+pub use libc::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+
+/// gevent's `select.poll()` object: fds registered with an event mask,
+/// then waited for together.
+///
+/// ```
+/// use gevent::select::{POLLIN, Poll};
+/// use gevent::socket::socketpair;
+///
+/// let (a, b) = socketpair()?;
+/// let poll = Poll::new();
+/// poll.register(a.fileno(), POLLIN);
+/// assert!(poll.poll(Some(10.0))?.is_empty());
+/// b.sendall(b"x")?;
+/// assert_eq!(poll.poll(None)?, vec![(a.fileno(), POLLIN)]);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Poll {
+    /// Registered fds in registration order, with their masks.
+    fds: RefCell<Vec<(RawFd, i16)>>,
+}
+
+impl Poll {
+    /// An empty poll object.
+    pub fn new() -> Poll {
+        Poll::default()
+    }
+
+    /// Watches `fd` for the events of `eventmask` (`POLLIN`, `POLLPRI`,
+    /// `POLLOUT`); registering again changes the mask.
+    pub fn register(&self, fd: RawFd, eventmask: i16) {
+        let mut fds = self.fds.borrow_mut();
+        match fds.iter_mut().find(|(f, _)| *f == fd) {
+            Some(e) => e.1 = eventmask,
+            None => fds.push((fd, eventmask)),
+        }
+    }
+
+    /// The same as [`register`](Self::register) (gevent's `modify`).
+    pub fn modify(&self, fd: RawFd, eventmask: i16) {
+        self.register(fd, eventmask)
+    }
+
+    /// Stops watching `fd`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `fd` was never registered (Python's
+    /// `KeyError`).
+    pub fn unregister(&self, fd: RawFd) -> Result<()> {
+        let mut fds = self.fds.borrow_mut();
+        let Some(i) = fds.iter().position(|(f, _)| *f == fd) else {
+            return Err(Error::invalid(format!("fd {fd} is not registered")));
+        };
+        fds.remove(i);
+        Ok(())
+    }
+
+    /// Waits until a registered fd has an event, or `timeout_ms`
+    /// milliseconds passed (`None` or negative: no limit); the `(fd,
+    /// revents)` pairs, empty on timeout. A closed fd is reported as
+    /// `POLLNVAL`, as by `poll(2)`.
+    ///
+    /// # Blocking
+    /// Until an event or the timeout.
+    ///
+    /// # Errors
+    /// [`Error::BlockingSwitchOut`] inside the hub; whatever is thrown
+    /// into the caller while it waits.
+    pub fn poll(&self, timeout_ms: Option<f64>) -> Result<Vec<(RawFd, i16)>> {
+        let timeout = timeout_ms.filter(|t| *t >= 0.0).map(|t| t / 1000.0);
+        let hub = get_hub();
+        hub.ensure_can_block()?;
+        let fds = self.fds.borrow().clone();
+        // A real zero-timeout poll first: ready fds and closed ones
+        // (POLLNVAL) without any watcher.
+        let mut pfds: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&(fd, events)| libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: `pfds` is a valid array of its length.
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e.into());
+            }
+        }
+        let ready: Vec<(RawFd, i16)> = pfds
+            .iter()
+            .filter(|p| p.revents != 0)
+            .map(|p| (p.fd, p.revents))
+            .collect();
+        if !ready.is_empty() || timeout == Some(0.0) {
+            crate::sleep(0.0)?;
+            return Ok(ready);
+        }
+        if fds.is_empty() {
+            if let Some(t) = timeout {
+                crate::sleep(t)?;
+            }
+            return Ok(Vec::new());
+        }
+        let fired: Rc<RefCell<HashMap<RawFd, i16>>> = Rc::default();
+        let event = Event::new();
+        let lp = hub.loop_();
+        /// Closes the watchers however `poll` ends (each callback holds
+        /// its watcher, a cycle only `close` breaks).
+        struct Closing(Vec<crate::core::Io>);
+        impl Drop for Closing {
+            fn drop(&mut self) {
+                for w in &self.0 {
+                    w.close();
+                }
+            }
+        }
+        let mut watchers = Closing(Vec::with_capacity(fds.len()));
+        for &(fd, mask) in &fds {
+            let mut events = 0;
+            if mask & (POLLIN | POLLPRI) != 0 {
+                events |= ev::EV_READ;
+            }
+            if mask & POLLOUT != 0 {
+                events |= ev::EV_WRITE;
+            }
+            if events == 0 {
+                continue;
+            }
+            let w = lp.io(fd, events)?;
+            w.set_priority(ev::EV_MAXPRI)?;
+            let (f, e, me) = (fired.clone(), event.clone(), w.clone());
+            let started = w.start(move || {
+                let got = me.revents();
+                let mut revents = 0;
+                if got & ev::EV_READ != 0 {
+                    revents |= POLLIN;
+                }
+                if got & ev::EV_WRITE != 0 {
+                    revents |= POLLOUT;
+                }
+                if got & ev::EV_ERROR != 0 {
+                    revents |= POLLNVAL;
+                }
+                *f.borrow_mut().entry(fd).or_insert(0) |= revents & (mask | POLLNVAL);
+                e.set();
+            });
+            watchers.0.push(w.clone());
+            started?;
+        }
+        let waited = match timeout {
+            Some(t) => event.wait_timeout(t),
+            None => event.wait(),
+        };
+        drop(watchers);
+        waited?;
+        let fired = fired.borrow();
+        Ok(fds
+            .iter()
+            .filter_map(|&(fd, _)| fired.get(&fd).map(|&r| (fd, r)))
+            .filter(|(_, r)| *r != 0)
+            .collect())
+    }
 }

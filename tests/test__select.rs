@@ -1,13 +1,12 @@
 //! Port of gevent's `src/gevent/tests/test__select.py`: the generic wait
 //! cases (timeouts), `test_errno`, `TestSelectTypes.test_int`, and the
-//! `TestPossibleCrashes` select cases (gevent #2100). Not ported:
-//! `TestPollRead` and `test_closing_object_while_polling` (`select.poll`
-//! is not implemented yet); `test_iterable`/`test_string` (Python types:
-//! the Rust API takes fd slices).
+//! `TestPossibleCrashes` cases (gevent #2100), and `TestPollRead`. Not
+//! ported: `test_iterable`/`test_string` (Python types: the Rust API
+//! takes fd slices); `test_poll_invalid` is skipped by gevent itself.
 
 mod common;
 
-use gevent::select::select;
+use gevent::select::{POLLIN, POLLNVAL, Poll, select};
 use gevent::socket::socketpair;
 use gevent::{Error, sleep, spawn};
 
@@ -146,5 +145,102 @@ mod TestPossibleCrashes {
             Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// `TestPossibleCrashes.test_closing_object_while_polling`.
+    #[test]
+    fn test_closing_object_while_polling() {
+        let _d = common::deadline("closing_object_while_polling", common::TEST_DEADLINE);
+        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        let orig_fileno = sock.fileno();
+        let s2 = sock.clone();
+        spawn(move || {
+            s2.close();
+            Ok(())
+        });
+        let poller = Poll::new();
+        poller.register(orig_fileno, POLLIN);
+        let fds_and_events = poller
+            .poll(Some(common::SMALLEST_RELIABLE_DELAY * 1000.0))
+            .unwrap();
+        for (fd, event) in fds_and_events {
+            assert_eq!(fd, orig_fileno);
+            assert_ne!(event, 0);
+        }
+    }
+}
+
+/// A pipe, both ends closed on drop.
+struct Pipe(i32, i32);
+
+impl Pipe {
+    fn new() -> Pipe {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two fds.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        Pipe(fds[0], fds[1])
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // SAFETY: closing the fds this pipe owns.
+        unsafe {
+            libc::close(self.0);
+            libc::close(self.1);
+        }
+    }
+}
+
+#[allow(non_snake_case)]
+mod TestPollRead {
+    use super::*;
+
+    /// The generic wait case: nothing to read, the timeout (ms) passes.
+    #[test]
+    fn test_timeout() {
+        let _d = common::deadline("TestPollRead::test_timeout", common::TEST_DEADLINE);
+        let p = Pipe::new();
+        let poll = Poll::new();
+        poll.register(p.0, POLLIN);
+        let t0 = std::time::Instant::now();
+        let got = poll.poll(Some(common::SMALL_TICK * 1000.0)).unwrap();
+        assert!(got.is_empty(), "{got:?}");
+        common::assert_between(
+            common::elapsed(t0),
+            common::SMALL_TICK - common::SMALL_TICK_MIN_ADJ,
+            common::SMALL_TICK + common::SMALL_TICK_MAX_ADJ,
+        );
+        poll.unregister(p.0).unwrap();
+    }
+
+    #[test]
+    fn test_unregister_never_registered() {
+        let poll = Poll::new();
+        assert!(matches!(poll.unregister(5), Err(Error::InvalidArgument(_))));
+    }
+
+    /// Own: data arriving while polling, and a closed fd as POLLNVAL.
+    #[test]
+    fn test_reading_and_closed_fd() {
+        let _d = common::deadline("TestPollRead::reading", common::TEST_DEADLINE);
+        let p = Pipe::new();
+        let poll = Poll::new();
+        poll.register(p.0, POLLIN);
+        let w = p.1;
+        let writer = spawn(move || {
+            sleep(0.01)?;
+            // SAFETY: writing one byte to the pipe this test owns.
+            assert_eq!(unsafe { libc::write(w, b"x".as_ptr().cast(), 1) }, 1);
+            Ok(())
+        });
+        assert_eq!(poll.poll(None).unwrap(), vec![(p.0, POLLIN)]);
+        writer.get().unwrap();
+        let (a, _b) = socketpair().unwrap();
+        let fd = a.fileno();
+        let poll = Poll::new();
+        poll.register(fd, POLLIN);
+        a.close();
+        assert_eq!(poll.poll(Some(0.0)).unwrap(), vec![(fd, POLLNVAL)]);
     }
 }
