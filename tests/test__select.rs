@@ -10,6 +10,27 @@ use gevent::select::{POLLIN, POLLNVAL, Poll, select};
 use gevent::socket::socketpair;
 use gevent::{Error, sleep, spawn};
 
+/// An fd number that was open and is closed now, chosen high (near the
+/// fd limit, a different one per `slot`) so that no other test thread of
+/// this binary reuses it meanwhile: the kernel hands out the lowest free
+/// numbers.
+fn closed_fd(slot: i32) -> i32 {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscall on a valid struct.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
+    let high = (rl.rlim_cur.min(4096) as i32) - 16 + slot;
+    let (a, _b) = socketpair().unwrap();
+    // SAFETY: duplicating an open fd onto a number we then own and close.
+    let fd = unsafe { libc::fcntl(a.fileno(), libc::F_DUPFD_CLOEXEC, high) };
+    assert!(fd >= high, "no high fd free");
+    // SAFETY: closing the duplicate made just above.
+    unsafe { libc::close(fd) };
+    fd
+}
+
 #[allow(non_snake_case)]
 mod TestSelect {
     use super::*;
@@ -46,9 +67,7 @@ mod TestSelectRead {
     /// `TestSelectRead.test_errno`: a closed fd is EBADF, not "ready".
     #[test]
     fn test_errno() {
-        let (a, _b) = socketpair().unwrap();
-        let fd = a.fileno();
-        a.close();
+        let fd = closed_fd(0);
         match select(&[fd], &[], &[], Some(0.0)) {
             Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
             other => panic!("{other:?}"),
@@ -137,10 +156,7 @@ mod TestPossibleCrashes {
     /// `test_closing_fd_before_selecting`: EBADF at once.
     #[test]
     fn test_closing_fd_before_selecting() {
-        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
-        let fd = sock.into_raw_fd().unwrap();
-        // SAFETY: closing an fd this test owns.
-        unsafe { libc::close(fd) };
+        let fd = closed_fd(1);
         match select(&[fd], &[], &[], Some(common::SMALLEST_RELIABLE_DELAY)) {
             Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
             other => panic!("{other:?}"),
@@ -236,11 +252,9 @@ mod TestPollRead {
         });
         assert_eq!(poll.poll(None).unwrap(), vec![(p.0, POLLIN)]);
         writer.get().unwrap();
-        let (a, _b) = socketpair().unwrap();
-        let fd = a.fileno();
+        let fd = closed_fd(2);
         let poll = Poll::new();
         poll.register(fd, POLLIN);
-        a.close();
         assert_eq!(poll.poll(Some(0.0)).unwrap(), vec![(fd, POLLNVAL)]);
     }
 }
