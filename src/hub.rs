@@ -360,21 +360,7 @@ impl Hub {
     /// [`Error::InvalidSwitch`] if something else switched into it.
     #[inline]
     pub fn wait<K: WatcherKind>(&self, watcher: &Watcher<K>) -> Result<()> {
-        self.ensure_can_block()?;
-        if watcher.active() {
-            return Err(Error::ConcurrentObjectUse(
-                "this watcher is already used by another greenlet".into(),
-            ));
-        }
-        let token = raw::park_token();
-        if let Err(e) = watcher.start_wake(token) {
-            raw::unpark();
-            return Err(e);
-        }
-        let r = self.switch_wait();
-        raw::unpark();
-        watcher.stop();
-        r
+        self.wait_watcher(watcher, None, false).map(|_| ())
     }
 
     /// [`wait`](Self::wait) giving up after `secs`: `Ok(true)` when the
@@ -390,7 +376,7 @@ impl Hub {
         self.ensure_can_block()?;
         if watcher.active() {
             return Err(Error::ConcurrentObjectUse(
-                "This socket is already used by another greenlet".into(),
+                "this watcher (or socket) is already used by another greenlet".into(),
             ));
         }
         let token = raw::park_token();
