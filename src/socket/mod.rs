@@ -205,12 +205,38 @@ struct Inner {
     drained: Cell<bool>,
 }
 
+impl Inner {
+    /// Wakes the greenlet waiting on `w`, if any, with `Err(Io(EBADF))`
+    /// through the loop (gevent's `cancel_wait`).
+    fn cancel_wait(&self, w: &Io) {
+        if let Some(token) = w.take_waiter() {
+            self.hub.loop_().run_callback_fn(Box::new(move || {
+                if token.is_current() {
+                    hub_switch(&token.greenlet(), Msg::Throw(ebadf()));
+                }
+            }));
+        }
+    }
+
+    /// Gives up the fd: waiters get EBADF, the watchers are stopped (with
+    /// any pending event) and every later call fails with EBADF. `None`
+    /// if already given up.
+    fn release(&self) -> Option<RawFd> {
+        let fd = self.fd.replace(-1);
+        if fd < 0 {
+            return None;
+        }
+        self.cancel_wait(&self.read);
+        self.cancel_wait(&self.write);
+        self.read.stop();
+        self.write.stop();
+        Some(fd)
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
-        let fd = self.fd.replace(-1);
-        if fd >= 0 {
-            self.read.stop();
-            self.write.stop();
+        if let Some(fd) = self.release() {
             sys::close(fd);
         }
     }
@@ -578,18 +604,6 @@ impl Socket {
         self.io(&self.0.write, None, |fd| sys::sendto(fd, data, 0, &sa))
     }
 
-    /// Wakes the greenlet waiting on `w`, if any, with `Err(Io(EBADF))`
-    /// through the loop (gevent's `cancel_wait`).
-    fn cancel_wait(&self, w: &Io) {
-        if let Some(token) = w.take_waiter() {
-            self.0.hub.loop_().run_callback_fn(Box::new(move || {
-                if token.is_current() {
-                    hub_switch(&token.greenlet(), Msg::Throw(ebadf()));
-                }
-            }));
-        }
-    }
-
     /// Shuts down reading (`libc::SHUT_RD`), writing (`SHUT_WR`) or both
     /// (`SHUT_RDWR`), first waking the greenlets waiting in that direction
     /// with `EBADF` (gevent's `shutdown`).
@@ -599,10 +613,10 @@ impl Socket {
     pub fn shutdown(&self, how: i32) -> Result<()> {
         let fd = self.fd()?;
         if how != libc::SHUT_WR {
-            self.cancel_wait(&self.0.read);
+            self.0.cancel_wait(&self.0.read);
         }
         if how != libc::SHUT_RD {
-            self.cancel_wait(&self.0.write);
+            self.0.cancel_wait(&self.0.write);
         }
         Ok(sys::shutdown(fd, how)?)
     }
@@ -612,15 +626,9 @@ impl Socket {
     /// event) before the fd is closed, and every later call fails with
     /// `EBADF`. Closing twice is harmless.
     pub fn close(&self) {
-        let fd = self.0.fd.replace(-1);
-        if fd < 0 {
-            return;
+        if let Some(fd) = self.0.release() {
+            sys::close(fd);
         }
-        self.cancel_wait(&self.0.read);
-        self.cancel_wait(&self.0.write);
-        self.0.read.stop();
-        self.0.write.stop();
-        sys::close(fd);
     }
 
     /// True once closed or detached.
@@ -634,13 +642,7 @@ impl Socket {
     /// # Errors
     /// `Err(Io(EBADF))` if already closed.
     pub fn into_raw_fd(self) -> Result<RawFd> {
-        let fd = self.fd()?;
-        self.cancel_wait(&self.0.read);
-        self.cancel_wait(&self.0.write);
-        self.0.read.stop();
-        self.0.write.stop();
-        self.0.fd.set(-1);
-        Ok(fd)
+        self.0.release().ok_or_else(ebadf)
     }
 
     /// An integer socket option (gevent's `getsockopt(level, name)`).
