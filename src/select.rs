@@ -216,6 +216,7 @@ impl Poll {
             }
         }
         let mut watchers = Closing(Vec::with_capacity(fds.len()));
+        let mut closing = Vec::with_capacity(fds.len());
         for &(fd, mask) in &fds {
             let mut events = 0;
             if mask & (POLLIN | POLLPRI) != 0 {
@@ -247,11 +248,22 @@ impl Poll {
             });
             watchers.0.push(w.clone());
             started?;
+            // A socket closed on this fd meanwhile reports it as closed.
+            let (f, e, me) = (fired.clone(), event.clone(), w.clone());
+            closing.push(crate::socket::watch_close(
+                fd,
+                Rc::new(move || {
+                    me.stop();
+                    *f.borrow_mut().entry(fd).or_insert(0) |= POLLNVAL;
+                    e.set();
+                }),
+            ));
         }
         let waited = match timeout {
             Some(t) => event.wait_timeout(t),
             None => event.wait(),
         };
+        drop(closing);
         drop(watchers);
         waited?;
         let fired = fired.borrow();

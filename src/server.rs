@@ -42,7 +42,7 @@ use crate::event::Event;
 use crate::greenlet::Greenlet;
 use crate::hub::get_hub;
 use crate::pool::Pool;
-use crate::socket::{Socket, ToAddr};
+use crate::socket::{Address, Socket, ToAddr};
 
 /// The listen backlog servers use unless told otherwise.
 pub const DEFAULT_BACKLOG: i32 = 1024;
@@ -52,13 +52,16 @@ pub const DEFAULT_MAX_ACCEPT: usize = 100;
 const MIN_DELAY: f64 = 0.01;
 const MAX_DELAY: f64 = 1.0;
 
-type Handler = Rc<dyn Fn(Socket, SocketAddr) -> Result<()>>;
+type Handler = Rc<dyn Fn(Socket, Address) -> Result<()>>;
 
 /// What both servers keep: the address asked for, the bound socket, the
 /// greenlet accepting or receiving on it, the pool, and the event
 /// `serve_forever` waits on.
 struct Base {
     addr: Result<SocketAddr>,
+    /// A socket given to serve on, bound already (gevent's
+    /// `StreamServer(listener, ...)`), until `start` takes it.
+    given: RefCell<Option<Socket>>,
     pool: RefCell<Option<Pool>>,
     socket: RefCell<Option<Socket>>,
     worker: RefCell<Option<Greenlet<()>>>,
@@ -69,6 +72,7 @@ impl Base {
     fn new(addr: impl ToAddr) -> Base {
         Base {
             addr: addr.to_addr(),
+            given: RefCell::new(None),
             pool: RefCell::new(None),
             socket: RefCell::new(None),
             worker: RefCell::new(None),
@@ -92,6 +96,9 @@ impl Base {
     /// A socket of `ty` bound to the address, with `SO_REUSEADDR` (and
     /// `SO_REUSEPORT` when asked).
     fn bind(&self, ty: i32, reuse_port: bool) -> Result<Socket> {
+        if let Some(s) = self.given.borrow_mut().take() {
+            return Ok(s);
+        }
         let addr = self.addr.clone()?;
         let family = if addr.is_ipv4() {
             libc::AF_INET
@@ -160,6 +167,10 @@ impl StreamServer {
     where
         F: Fn(Socket, SocketAddr) -> Result<()> + 'static,
     {
+        let handler = move |sock, peer: Address| match peer {
+            Address::Inet(peer) => handler(sock, peer),
+            other => Err(Error::invalid(format!("an IP server got a {other} peer"))),
+        };
         StreamServer(Rc::new(Inner {
             base: Base::new(addr),
             handler: Rc::new(handler),
@@ -174,6 +185,70 @@ impl StreamServer {
     pub fn set_pool(&self, pool: Pool) -> &Self {
         *self.0.base.pool.borrow_mut() = Some(pool);
         self
+    }
+
+    /// A server on a socket the caller made and bound (gevent's
+    /// `StreamServer(listener, handle)`): any family, `AF_UNIX` too, so the
+    /// peer is an [`Address`]. `start` listens on it unless it already
+    /// listens.
+    ///
+    /// ```
+    /// use gevent::server::StreamServer;
+    /// use gevent::socket::{Socket, UnixStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// let path = std::env::temp_dir().join(format!("gevent-doc-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
+    /// listener.bind(path.as_path())?;
+    /// let server = StreamServer::from_listener(listener, |sock, _peer| sock.sendall(b"hi"));
+    /// server.start()?;
+    /// let mut reply = String::new();
+    /// UnixStream::connect(&path)?.read_to_string(&mut reply)?;
+    /// assert_eq!(reply, "hi");
+    /// server.stop(None)?;
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    pub fn from_listener<F>(listener: Socket, handler: F) -> StreamServer
+    where
+        F: Fn(Socket, Address) -> Result<()> + 'static,
+    {
+        let addr = match listener.local_address() {
+            Ok(Address::Inet(a)) => Ok(a),
+            Ok(other) => Err(Error::invalid(format!(
+                "{other} is not an IP address; see local_address()"
+            ))),
+            Err(e) => Err(e),
+        };
+        let base = Base {
+            addr,
+            given: RefCell::new(Some(listener)),
+            pool: RefCell::new(None),
+            socket: RefCell::new(None),
+            worker: RefCell::new(None),
+            stopped: RefCell::new(None),
+        };
+        StreamServer(Rc::new(Inner {
+            base,
+            handler: Rc::new(handler),
+            backlog: Cell::new(DEFAULT_BACKLOG),
+            reuse_port: Cell::new(false),
+            max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
+        }))
+    }
+
+    /// The listener's address of any family (an `AF_UNIX` path, too).
+    ///
+    /// # Errors
+    /// As [`address`](Self::address).
+    pub fn local_address(&self) -> Result<Address> {
+        let s = self.0.base.socket.borrow().clone();
+        let given = self.0.base.given.borrow().clone();
+        match s.or(given) {
+            Some(s) => s.local_address(),
+            None => self.address().map(Address::Inet),
+        }
     }
 
     /// The listen backlog (before `start`).
@@ -232,7 +307,10 @@ impl StreamServer {
             .0
             .base
             .bind(libc::SOCK_STREAM, self.0.reuse_port.get())?;
-        l.listen(self.0.backlog.get())?;
+        if l.getsockopt(libc::SOL_SOCKET, libc::SO_ACCEPTCONN)? == 0 {
+            l.listen(self.0.backlog.get())?;
+        }
+        l.settimeout(None::<f64>)?;
         let acceptor = self.spawn_acceptor(l.clone());
         self.0.base.run(l, acceptor);
         Ok(())
@@ -314,7 +392,7 @@ impl StreamServer {
 
 /// Runs the handler for one connection and closes the socket afterwards
 /// (gevent's `_handle_and_close_when_done`).
-fn handle(handler: &Handler, sock: Socket, peer: SocketAddr) -> Result<()> {
+fn handle(handler: &Handler, sock: Socket, peer: Address) -> Result<()> {
     let r = handler(sock.clone(), peer);
     sock.close();
     r
@@ -340,7 +418,7 @@ fn accept_loop(l: &Socket, server: &std::rc::Weak<Inner>) -> Result<()> {
         let mut accepted = 0;
         let mut failure = None;
         while accepted < max_accept {
-            match l.accept() {
+            match l.accept_address() {
                 Ok((sock, peer)) => {
                     accepted += 1;
                     delay = MIN_DELAY;
@@ -412,7 +490,7 @@ impl Spare {
             return;
         }
         l.setblocking(false);
-        while let Ok((sock, _)) = l.accept() {
+        while let Ok((sock, _)) = l.accept_address() {
             sock.close();
         }
         *self = Spare::open();

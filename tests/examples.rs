@@ -200,3 +200,28 @@ fn portforwarder_forwards_both_ways_and_ends_on_sigterm() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// gevent's `unixsocket_server` / `unixsocket_client` pair: the client's
+/// request over the Unix socket gets the server's `200 OK`.
+#[test]
+fn unixsocket_client_gets_the_servers_reply() {
+    let path = std::env::temp_dir().join(format!("gevent-example-{}.sock", std::process::id()));
+    let p = path.to_str().unwrap().to_string();
+    let (server, _out, _) = start_server("unixsocket_server", std::slice::from_ref(&p), |l| {
+        l.starts_with("Serving on ").then_some(0)
+    });
+    let client = Command::new(built("unixsocket_client"))
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(client.status.success(), "{client:?}");
+    let stdout = String::from_utf8_lossy(&client.stdout);
+    let expected = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    assert!(
+        stdout.starts_with(&format!("received {} bytes\n", expected.len())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("HTTP/1.1 200 OK"), "{stdout}");
+    drop(server);
+    let _ = std::fs::remove_file(&path);
+}

@@ -174,8 +174,11 @@ fn second_reader_gets_concurrent_object_use() {
 #[test]
 fn connect_to_a_closed_port_is_refused() {
     let _d = common::deadline("connect_refused", common::TEST_DEADLINE);
-    let (l, addr) = listener();
-    l.close();
+    // Bound but not listening: the port stays ours, so no other test's
+    // socket can take it meanwhile (as it could a closed listener's).
+    let holder = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+    holder.bind("127.0.0.1:0").unwrap();
+    let addr = holder.getsockname().unwrap().unwrap();
     let s = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
     assert_eq!(
         errno(&s.connect(addr).unwrap_err()),

@@ -46,20 +46,30 @@
 //! [`getaddrinfo`]). The socket handle is `Clone` (a Python reference), so
 //! another greenlet can `close` it.
 
+mod addr;
 mod dns;
+mod net;
 mod sys;
+
+pub use addr::{Address, ToAddr};
+pub use net::{
+    Incoming, ReadHalf, TcpListener, TcpStream, UdpSocket, UnixIncoming, UnixListener, UnixStream,
+    WriteHalf,
+};
 
 pub use dns::{
     AddrInfo, GaiError, Query, Resolver, ThreadResolver, getaddrinfo, getaddrinfo_timeout,
     gethostbyname, gethostbyname_ex, getnameinfo, resolve, set_resolver,
 };
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use crate::core::Io;
 use crate::error::{Error, Result, TimeoutError};
@@ -94,65 +104,6 @@ pub fn setdefaulttimeout(timeout: Option<f64>) -> Result<()> {
     };
     DEFAULT_TIMEOUT.store(bits, Ordering::Relaxed);
     Ok(())
-}
-
-/// Something that names one socket address: [`SocketAddr`],
-/// `"host:port"` strings and `(host, port)` pairs. A numeric host is used
-/// as it is; a name is looked up with [`resolve`] (cooperatively, on the
-/// thread pool), and its first address is taken.
-pub trait ToAddr {
-    /// The address.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a string without a port; a
-    /// [`GaiError`] when a name does not resolve.
-    fn to_addr(&self) -> Result<SocketAddr>;
-}
-
-impl ToAddr for SocketAddr {
-    fn to_addr(&self) -> Result<SocketAddr> {
-        Ok(*self)
-    }
-}
-
-impl ToAddr for str {
-    fn to_addr(&self) -> Result<SocketAddr> {
-        if let Ok(a) = self.parse() {
-            return Ok(a);
-        }
-        let (host, port) = self
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
-            .ok_or_else(|| Error::invalid(format!("{self:?} is not host:port")))?;
-        resolve(host.trim_start_matches('[').trim_end_matches(']'), port)
-    }
-}
-
-impl ToAddr for String {
-    fn to_addr(&self) -> Result<SocketAddr> {
-        self.as_str().to_addr()
-    }
-}
-
-impl ToAddr for (IpAddr, u16) {
-    fn to_addr(&self) -> Result<SocketAddr> {
-        Ok(SocketAddr::new(self.0, self.1))
-    }
-}
-
-impl ToAddr for (&str, u16) {
-    fn to_addr(&self) -> Result<SocketAddr> {
-        match self.0.parse::<IpAddr>() {
-            Ok(ip) => Ok(SocketAddr::new(ip, self.1)),
-            Err(_) => resolve(self.0, self.1),
-        }
-    }
-}
-
-impl<A: ToAddr + ?Sized> ToAddr for &A {
-    fn to_addr(&self) -> Result<SocketAddr> {
-        (**self).to_addr()
-    }
 }
 
 /// gevent's `socket.timeout('timed out')` (its text is exactly that).
@@ -197,48 +148,142 @@ struct Inner {
     fd: Cell<RawFd>,
     family: i32,
     ty: i32,
-    timeout: Cell<Option<f64>>,
-    read: Io,
-    write: Io,
+    /// The per-wait timeout of each direction ([`READ`], [`WRITE`]); gevent's
+    /// single timeout is both.
+    timeouts: [Cell<Option<f64>>; 2],
+    /// An absolute deadline of each direction (the Rust-shaped wrappers').
+    deadlines: [Cell<Option<Instant>>; 2],
+    /// The io watcher of each direction.
+    watchers: [Io; 2],
     hub: Hub,
     /// A short read emptied the receive buffer: the next read waits first.
     drained: Cell<bool>,
 }
 
-impl Inner {
-    /// Wakes the greenlet waiting on `w`, if any, with `Err(Io(EBADF))`
-    /// through the loop (gevent's `cancel_wait`).
-    fn cancel_wait(&self, w: &Io) {
-        if let Some(token) = w.take_waiter() {
-            self.hub.loop_().run_callback_fn(Box::new(move || {
-                if token.is_current() {
-                    hub_switch(&token.greenlet(), Msg::Throw(ebadf()));
-                }
-            }));
-        }
-    }
+/// A direction: an index into [`Inner`]'s per-direction arrays.
+pub(crate) type Dir = usize;
+pub(crate) const READ: Dir = 0;
+pub(crate) const WRITE: Dir = 1;
 
+/// Wakes the greenlet waiting on `w`, if any, with `Err(Io(EBADF))`
+/// through the loop (gevent's `cancel_wait`); true if there was one.
+fn cancel_wait(hub: &Hub, w: &Io) -> bool {
+    let Some(token) = w.take_waiter() else {
+        return false;
+    };
+    hub.loop_().run_callback_fn(Box::new(move || {
+        if token.is_current() {
+            hub_switch(&token.greenlet(), Msg::Throw(ebadf()));
+        }
+    }));
+    true
+}
+
+/// A raw-fd wait's registration key and what wakes it.
+type CloseHook = (u64, Rc<dyn Fn()>);
+
+thread_local! {
+    /// Cooperative waits on raw fds ([`wait_read`] & co., `select`, `poll`)
+    /// by fd: closing a [`Socket`] on that fd runs their hooks, which wake
+    /// them as the socket's own waiters are woken.
+    static FD_WAITS: RefCell<HashMap<RawFd, Vec<CloseHook>>> = RefCell::new(HashMap::new());
+    static NEXT_WAIT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A registration in [`FD_WAITS`], removed on drop.
+pub(crate) struct FdWait {
+    fd: RawFd,
+    key: u64,
+}
+
+/// Registers `on_close` to run if a [`Socket`] on `fd` is closed while the
+/// returned guard lives.
+pub(crate) fn watch_close(fd: RawFd, on_close: Rc<dyn Fn()>) -> FdWait {
+    let key = NEXT_WAIT.with(|n| {
+        let k = n.get();
+        n.set(k + 1);
+        k
+    });
+    FD_WAITS.with(|m| m.borrow_mut().entry(fd).or_default().push((key, on_close)));
+    FdWait { fd, key }
+}
+
+impl Drop for FdWait {
+    fn drop(&mut self) {
+        // The map is gone only during thread exit, when nothing waits.
+        let _ = FD_WAITS.try_with(|m| {
+            let mut m = m.borrow_mut();
+            if let Some(v) = m.get_mut(&self.fd) {
+                v.retain(|(k, _)| *k != self.key);
+                if v.is_empty() {
+                    m.remove(&self.fd);
+                }
+            }
+        });
+    }
+}
+
+/// Runs the close hooks of the raw-fd waits on `fd`; true if there were
+/// any.
+fn wake_fd_waits(fd: RawFd) -> bool {
+    let hooks = FD_WAITS
+        .try_with(|m| m.borrow_mut().remove(&fd))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for (_, hook) in &hooks {
+        hook();
+    }
+    !hooks.is_empty()
+}
+
+/// An fd whose `close(2)` waits for the loop: it closes when dropped, in a
+/// callback queued after the ones that wake the fd's waiters (or when the
+/// hub drops its callbacks at destroy).
+struct DeferredClose(RawFd);
+
+impl Drop for DeferredClose {
+    fn drop(&mut self) {
+        sys::close(self.0);
+    }
+}
+
+impl Inner {
     /// Gives up the fd: waiters get EBADF, the watchers are stopped (with
     /// any pending event) and every later call fails with EBADF. `None`
-    /// if already given up.
-    fn release(&self) -> Option<RawFd> {
+    /// if already given up; otherwise the fd and whether a greenlet was
+    /// still waiting on it (then its `close(2)` must wait for the loop).
+    fn release(&self) -> Option<(RawFd, bool)> {
         let fd = self.fd.replace(-1);
         if fd < 0 {
             return None;
         }
-        self.cancel_wait(&self.read);
-        self.cancel_wait(&self.write);
-        self.read.stop();
-        self.write.stop();
-        Some(fd)
+        let mut waited = false;
+        for w in &self.watchers {
+            waited |= cancel_wait(&self.hub, w);
+            w.stop();
+        }
+        waited |= wake_fd_waits(fd);
+        Some((fd, waited))
+    }
+
+    /// Releases and closes the fd: at once, or, while a woken waiter has
+    /// yet to run and stop its watcher, from a loop callback after it, so
+    /// the fd number cannot be reused under a live watcher.
+    fn close(&self) {
+        let Some((fd, waited)) = self.release() else {
+            return;
+        };
+        let fd = DeferredClose(fd);
+        if waited && !self.hub.destroyed() {
+            self.hub.loop_().run_callback_fn(Box::new(move || drop(fd)));
+        }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(fd) = self.release() {
-            sys::close(fd);
-        }
+        self.close();
     }
 }
 
@@ -257,7 +302,7 @@ impl std::fmt::Debug for Socket {
             self.0.fd.get(),
             self.0.family,
             self.0.ty,
-            self.0.timeout.get()
+            self.gettimeout()
         )
     }
 }
@@ -292,21 +337,22 @@ impl Socket {
         let watchers = hub
             .loop_()
             .io(fd, ev::EV_READ)
-            .and_then(|r| Ok((r, hub.loop_().io(fd, ev::EV_WRITE)?)));
-        let (read, write) = match watchers {
+            .and_then(|r| Ok([r, hub.loop_().io(fd, ev::EV_WRITE)?]));
+        let watchers = match watchers {
             Ok(w) => w,
             Err(e) => {
                 sys::close(fd);
                 return Err(e);
             }
         };
+        let timeout = getdefaulttimeout();
         Ok(Socket(Rc::new(Inner {
             fd: Cell::new(fd),
             family,
             ty,
-            timeout: Cell::new(getdefaulttimeout()),
-            read,
-            write,
+            timeouts: [Cell::new(timeout), Cell::new(timeout)],
+            deadlines: [Cell::new(None), Cell::new(None)],
+            watchers,
             hub,
             drained: Cell::new(false),
         })))
@@ -338,7 +384,7 @@ impl Socket {
     /// The timeout of each blocking call: `None` waits without limit,
     /// `Some(0.0)` never waits.
     pub fn gettimeout(&self) -> Option<f64> {
-        self.0.timeout.get()
+        self.0.timeouts[READ].get()
     }
 
     /// Sets the timeout (gevent's `settimeout`).
@@ -350,24 +396,47 @@ impl Socket {
             None => None,
             Some(s) => Some(checked_timeout(s)?),
         };
-        self.0.timeout.set(t);
+        self.set_timeout_of(READ, t);
+        self.set_timeout_of(WRITE, t);
         Ok(())
     }
 
     /// `setblocking(true)` is `settimeout(None)`, `setblocking(false)` is
     /// `settimeout(Some(0.0))`.
     pub fn setblocking(&self, blocking: bool) {
-        self.0.timeout.set(if blocking { None } else { Some(0.0) });
+        let t = if blocking { None } else { Some(0.0) };
+        self.set_timeout_of(READ, t);
+        self.set_timeout_of(WRITE, t);
     }
 
-    /// Runs `op` until it does not return `EWOULDBLOCK`, waiting on `w`
-    /// between tries: at most `self.timeout` per wait, or until `deadline`.
+    pub(crate) fn timeout_of(&self, dir: Dir) -> Option<f64> {
+        self.0.timeouts[dir].get()
+    }
+
+    pub(crate) fn set_timeout_of(&self, dir: Dir, t: Option<f64>) {
+        self.0.timeouts[dir].set(t);
+    }
+
+    pub(crate) fn deadline_of(&self, dir: Dir) -> Option<Instant> {
+        self.0.deadlines[dir].get()
+    }
+
+    pub(crate) fn set_deadline_of(&self, dir: Dir, d: Option<Instant>) {
+        self.0.deadlines[dir].set(d);
+    }
+
+    /// Runs `op` until it does not return `EWOULDBLOCK`, waiting in `dir`
+    /// between tries: at most the timeout per wait, and until `deadline`
+    /// and the direction's own deadline.
     fn io<R>(
         &self,
-        w: &Io,
-        deadline: Option<std::time::Instant>,
+        dir: Dir,
+        deadline: Option<Instant>,
         mut op: impl FnMut(RawFd) -> io::Result<R>,
     ) -> Result<R> {
+        if self.deadline_of(dir).is_some_and(|d| d <= Instant::now()) {
+            return Err(timed_out(None));
+        }
         // Yield before the syscall, never after it: an error from the yield
         // (a kill, a timeout) then loses no data already received or sent.
         self.yield_if_budget_spent()?;
@@ -379,38 +448,38 @@ impl Socket {
                     return Ok(r);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(w, deadline, e)?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(dir, deadline, e)?,
                 Err(e) => return Err(e.into()),
             }
         }
     }
 
-    /// Waits until `w` fires: `would_block` for a non-blocking socket,
-    /// `Timeout` when the wait's time passed.
-    fn wait(
-        &self,
-        w: &Io,
-        deadline: Option<std::time::Instant>,
-        would_block: io::Error,
-    ) -> Result<()> {
-        let secs = match (deadline, self.0.timeout.get()) {
-            (_, Some(0.0)) => return Err(would_block.into()),
-            (Some(d), t) => {
-                let left = d
-                    .saturating_duration_since(std::time::Instant::now())
-                    .as_secs_f64();
+    /// Waits until the watcher of `dir` fires: `would_block` for a
+    /// non-blocking socket, `Timeout` when the wait's time passed.
+    fn wait(&self, dir: Dir, deadline: Option<Instant>, would_block: io::Error) -> Result<()> {
+        let timeout = self.timeout_of(dir);
+        if timeout == Some(0.0) {
+            return Err(would_block.into());
+        }
+        let deadline = match (deadline, self.deadline_of(dir)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let secs = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now()).as_secs_f64();
                 if left <= 0.0 {
-                    return Err(timed_out(t));
+                    return Err(timed_out(timeout));
                 }
-                Some(left)
+                Some(timeout.map_or(left, |t| t.min(left)))
             }
-            (None, t) => t,
+            None => timeout,
         };
         set_streak(0);
-        if self.0.hub.wait_watcher(w, secs, true)? {
+        if self.0.hub.wait_watcher(&self.0.watchers[dir], secs, true)? {
             Ok(())
         } else {
-            Err(timed_out(self.0.timeout.get()))
+            Err(timed_out(timeout))
         }
     }
 
@@ -426,13 +495,11 @@ impl Socket {
         self.0.hub.wait(&t)
     }
 
-    /// Timeout deadline for the calls that have a total one.
-    fn deadline(&self) -> Option<std::time::Instant> {
-        self.0
-            .timeout
-            .get()
+    /// The deadline of the calls that have a total timeout in `dir`.
+    fn deadline(&self, dir: Dir) -> Option<Instant> {
+        self.timeout_of(dir)
             .filter(|t| *t > 0.0)
-            .map(|t| std::time::Instant::now() + std::time::Duration::from_secs_f64(t))
+            .map(|t| Instant::now() + std::time::Duration::from_secs_f64(t))
     }
 
     /// Binds to `addr` (gevent's `bind`).
@@ -441,7 +508,7 @@ impl Socket {
     /// [`Error::Io`] (`EADDRINUSE`, ...); [`Error::InvalidArgument`] for a
     /// non-numeric address.
     pub fn bind(&self, addr: impl ToAddr) -> Result<()> {
-        let sa = sys::SockAddr::from_std(&addr.to_addr()?);
+        let sa = addr.to_address(self.0.family)?.to_raw()?;
         Ok(sys::bind(self.fd()?, &sa)?)
     }
 
@@ -463,12 +530,28 @@ impl Socket {
     /// [`Error::Timeout`]; [`Error::Io`] (`EBADF` when closed meanwhile,
     /// `EMFILE`, ...).
     pub fn accept(&self) -> Result<(Socket, SocketAddr)> {
-        let (fd, addr) = self.io(&self.0.read, None, sys::accept)?;
-        let s = Socket::with_fd(fd, self.0.family, self.0.ty)?;
-        let peer = addr
-            .to_std()
-            .ok_or_else(|| Error::invalid("accepted a connection of a non-IP family"))?;
+        if !matches!(self.0.family, libc::AF_INET | libc::AF_INET6) {
+            // Refused before accepting, so no connection is lost.
+            return Err(Error::invalid(
+                "accept() reports an IP peer; use accept_address() on an AF_UNIX socket",
+            ));
+        }
+        let (s, peer) = self.accept_address()?;
+        let peer = peer
+            .as_inet()
+            .ok_or_else(|| Error::invalid("accepted a non-IP peer"))?;
         Ok((s, peer))
+    }
+
+    /// [`accept`](Self::accept) for any family: the peer as an
+    /// [`Address`] (`Address::Unnamed` for most `AF_UNIX` clients).
+    ///
+    /// # Errors
+    /// As [`accept`](Self::accept).
+    pub fn accept_address(&self) -> Result<(Socket, Address)> {
+        let (fd, addr) = self.io(READ, None, sys::accept)?;
+        let s = Socket::with_fd(fd, self.0.family, self.0.ty)?;
+        Ok((s, Address::from_raw(&addr)))
     }
 
     /// Connects to `addr` (gevent's `connect`), within the timeout in
@@ -477,8 +560,8 @@ impl Socket {
     /// # Errors
     /// [`Error::Timeout`]; [`Error::Io`] (`ECONNREFUSED`, `EBADF`, ...).
     pub fn connect(&self, addr: impl ToAddr) -> Result<()> {
-        let sa = sys::SockAddr::from_std(&addr.to_addr()?);
-        let deadline = self.deadline();
+        let sa = addr.to_address(self.0.family)?.to_raw()?;
+        let deadline = self.deadline(WRITE);
         let fd = self.fd()?;
         match sys::connect(fd, &sa) {
             Ok(()) => return Ok(()),
@@ -489,7 +572,7 @@ impl Socket {
                     Some(libc::EINPROGRESS | libc::EALREADY | libc::EAGAIN | libc::EINTR)
                 ) =>
             {
-                self.wait(&self.0.write, deadline, e)?
+                self.wait(WRITE, deadline, e)?
             }
             Err(e) => return Err(e.into()),
         }
@@ -505,7 +588,7 @@ impl Socket {
     /// # Errors
     /// Only for a non-numeric address.
     pub fn connect_ex(&self, addr: impl ToAddr) -> Result<i32> {
-        let addr = addr.to_addr()?;
+        let addr = addr.to_address(self.0.family)?;
         Ok(match self.connect(addr) {
             Ok(()) => 0,
             Err(Error::Io(e)) => e.raw_os_error().unwrap_or(libc::EIO),
@@ -534,13 +617,13 @@ impl Socket {
     /// # Errors
     /// As [`recv`](Self::recv).
     pub fn recv_into(&self, buf: &mut [u8]) -> Result<usize> {
-        if self.0.drained.replace(false) && !buf.is_empty() && self.0.timeout.get() != Some(0.0) {
+        if self.0.drained.replace(false) && !buf.is_empty() && self.timeout_of(READ) != Some(0.0) {
             // The last read emptied the buffer: wait before calling.
             let would_block = io::Error::from(io::ErrorKind::WouldBlock);
-            self.wait(&self.0.read, None, would_block)?;
+            self.wait(READ, None, would_block)?;
         }
         let len = buf.len();
-        let n = self.io(&self.0.read, None, |fd| sys::recv(fd, buf, 0))?;
+        let n = self.io(READ, None, |fd| sys::recv(fd, buf, 0))?;
         if n > 0 && n < len && self.0.ty == libc::SOCK_STREAM {
             self.0.drained.set(true);
         }
@@ -564,7 +647,7 @@ impl Socket {
     /// # Errors
     /// As [`recv`](Self::recv).
     pub fn recvfrom_into(&self, buf: &mut [u8]) -> Result<(usize, Option<SocketAddr>)> {
-        let (n, addr) = self.io(&self.0.read, None, |fd| sys::recvfrom(fd, buf, 0))?;
+        let (n, addr) = self.io(READ, None, |fd| sys::recvfrom(fd, buf, 0))?;
         Ok((n, addr.to_std()))
     }
 
@@ -575,7 +658,7 @@ impl Socket {
     /// # Errors
     /// [`Error::Timeout`]; [`Error::Io`] (`EPIPE`, `ECONNRESET`, `EBADF`).
     pub fn send(&self, data: &[u8]) -> Result<usize> {
-        self.io(&self.0.write, None, |fd| sys::send(fd, data, 0))
+        self.io(WRITE, None, |fd| sys::send(fd, data, 0))
     }
 
     /// Sends all of `data` (gevent's `sendall`), within the timeout in
@@ -584,12 +667,10 @@ impl Socket {
     /// # Errors
     /// As [`send`](Self::send).
     pub fn sendall(&self, data: &[u8]) -> Result<()> {
-        let deadline = self.deadline();
+        let deadline = self.deadline(WRITE);
         let mut sent = 0;
         while sent < data.len() {
-            sent += self.io(&self.0.write, deadline, |fd| {
-                sys::send(fd, &data[sent..], 0)
-            })?;
+            sent += self.io(WRITE, deadline, |fd| sys::send(fd, &data[sent..], 0))?;
         }
         Ok(())
     }
@@ -600,8 +681,8 @@ impl Socket {
     /// As [`send`](Self::send); [`Error::InvalidArgument`] for a
     /// non-numeric address.
     pub fn sendto(&self, data: &[u8], addr: impl ToAddr) -> Result<usize> {
-        let sa = sys::SockAddr::from_std(&addr.to_addr()?);
-        self.io(&self.0.write, None, |fd| sys::sendto(fd, data, 0, &sa))
+        let sa = addr.to_address(self.0.family)?.to_raw()?;
+        self.io(WRITE, None, |fd| sys::sendto(fd, data, 0, &sa))
     }
 
     /// Shuts down reading (`libc::SHUT_RD`), writing (`SHUT_WR`) or both
@@ -613,10 +694,10 @@ impl Socket {
     pub fn shutdown(&self, how: i32) -> Result<()> {
         let fd = self.fd()?;
         if how != libc::SHUT_WR {
-            self.0.cancel_wait(&self.0.read);
+            cancel_wait(&self.0.hub, &self.0.watchers[READ]);
         }
         if how != libc::SHUT_RD {
-            self.0.cancel_wait(&self.0.write);
+            cancel_wait(&self.0.hub, &self.0.watchers[WRITE]);
         }
         Ok(sys::shutdown(fd, how)?)
     }
@@ -626,9 +707,7 @@ impl Socket {
     /// event) before the fd is closed, and every later call fails with
     /// `EBADF`. Closing twice is harmless.
     pub fn close(&self) {
-        if let Some(fd) = self.0.release() {
-            sys::close(fd);
-        }
+        self.0.close()
     }
 
     /// True once closed or detached.
@@ -642,7 +721,10 @@ impl Socket {
     /// # Errors
     /// `Err(Io(EBADF))` if already closed.
     pub fn into_raw_fd(self) -> Result<RawFd> {
-        self.0.release().ok_or_else(ebadf)
+        match self.0.release() {
+            Some((fd, _)) => Ok(fd),
+            None => Err(ebadf()),
+        }
     }
 
     /// An integer socket option (gevent's `getsockopt(level, name)`).
@@ -675,6 +757,22 @@ impl Socket {
     /// [`Error::Io`] (`ENOTCONN`) from `getpeername(2)`.
     pub fn getpeername(&self) -> Result<Option<SocketAddr>> {
         Ok(sys::getpeername(self.fd()?)?.to_std())
+    }
+
+    /// The local address of any family (an `AF_UNIX` path, too).
+    ///
+    /// # Errors
+    /// [`Error::Io`] from `getsockname(2)`.
+    pub fn local_address(&self) -> Result<Address> {
+        Ok(Address::from_raw(&sys::getsockname(self.fd()?)?))
+    }
+
+    /// The peer's address of any family.
+    ///
+    /// # Errors
+    /// [`Error::Io`] (`ENOTCONN`) from `getpeername(2)`.
+    pub fn peer_address(&self) -> Result<Address> {
+        Ok(Address::from_raw(&sys::getpeername(self.fd()?)?))
     }
 }
 
@@ -806,6 +904,14 @@ fn wait_fd(fd: RawFd, events: i32, timeout: Option<f64>) -> Result<()> {
     let secs = timeout.map(checked_timeout).transpose()?;
     let hub = get_hub();
     let w = hub.loop_().io(fd, events)?;
+    let on_close: Rc<dyn Fn()> = {
+        let (hub, w) = (hub.clone(), w.clone());
+        Rc::new(move || {
+            cancel_wait(&hub, &w);
+            w.stop();
+        })
+    };
+    let _closing = watch_close(fd, on_close);
     if hub.wait_watcher(&w, secs, false)? {
         Ok(())
     } else {

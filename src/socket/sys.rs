@@ -95,6 +95,65 @@ impl SockAddr {
     }
 }
 
+impl SockAddr {
+    /// A `sockaddr_un` for `path` (a filesystem path) or, with `abstract_`,
+    /// a name in Linux's abstract namespace.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a name with a NUL byte or longer than
+    /// `sun_path` allows (107 bytes, or 106 for an abstract one).
+    pub(crate) fn unix(name: &[u8], abstract_: bool) -> io::Result<SockAddr> {
+        let mut s = SockAddr::empty();
+        // SAFETY: sockaddr_storage is larger than and aligned for
+        // sockaddr_un; we only write inside it.
+        let sun = unsafe { &mut *(&mut s.storage as *mut _ as *mut libc::sockaddr_un) };
+        let start = usize::from(abstract_);
+        if name.contains(&0) || name.len() + start >= sun.sun_path.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "AF_UNIX path too long or contains a NUL byte",
+            ));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, b) in sun.sun_path[start..].iter_mut().zip(name) {
+            *d = *b as libc::c_char;
+        }
+        let base = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+        // A path is NUL-terminated; an abstract name is exactly its bytes.
+        s.len = (base + start + name.len() + usize::from(!abstract_)) as libc::socklen_t;
+        Ok(s)
+    }
+
+    /// The address family the kernel wrote.
+    pub(crate) fn family(&self) -> i32 {
+        self.storage.ss_family as i32
+    }
+
+    /// For `AF_UNIX`: the name's bytes and whether it is abstract; an
+    /// empty name for an unnamed socket. `None` for other families.
+    pub(crate) fn unix_name(&self) -> Option<(&[u8], bool)> {
+        if self.family() != libc::AF_UNIX {
+            return None;
+        }
+        // SAFETY: the family says the storage holds a sockaddr_un.
+        let sun = unsafe { &*(&self.storage as *const _ as *const libc::sockaddr_un) };
+        let base = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+        let len = (self.len as usize)
+            .saturating_sub(base)
+            .min(sun.sun_path.len());
+        // SAFETY: c_char and u8 have one layout; `len` is inside sun_path.
+        let path: &[u8] = unsafe { std::slice::from_raw_parts(sun.sun_path.as_ptr().cast(), len) };
+        Some(match path.split_first() {
+            None => (&[][..], false),
+            Some((0, rest)) => (rest, true),
+            Some(_) => {
+                let end = path.iter().position(|b| *b == 0).unwrap_or(path.len());
+                (&path[..end], false)
+            }
+        })
+    }
+}
+
 /// `-1` → the thread's `errno` as an error.
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
