@@ -148,6 +148,7 @@ struct Inner {
     fd: Cell<RawFd>,
     family: i32,
     ty: i32,
+    proto: Cell<i32>,
     /// The per-wait timeout of each direction ([`READ`], [`WRITE`]); gevent's
     /// single timeout is both.
     timeouts: [Cell<Option<f64>>; 2],
@@ -158,6 +159,11 @@ struct Inner {
     hub: Hub,
     /// A short read emptied the receive buffer: the next read waits first.
     drained: Cell<bool>,
+    /// Live [`SocketFile`]s: while there are any, `close` only marks the
+    /// socket and the last file's drop closes it (Python's `_io_refs`).
+    io_refs: Cell<usize>,
+    /// `close` was called while files were open.
+    close_pending: Cell<bool>,
 }
 
 /// A direction: an index into [`Inner`]'s per-direction arrays.
@@ -316,7 +322,8 @@ impl Socket {
     /// [`Error::Io`] from `socket(2)` (`EMFILE`, `EAFNOSUPPORT`, ...).
     pub fn new(family: i32, ty: i32) -> Result<Socket> {
         let fd = sys::socket(family, ty, 0)?;
-        Socket::with_fd(fd, family, ty)
+        // The type without SOCK_NONBLOCK / SOCK_CLOEXEC, as Python reports it.
+        Socket::with_fd(fd, family, ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC))
     }
 
     /// Takes ownership of an open socket fd (gevent's `socket(fileno=fd)`)
@@ -328,8 +335,11 @@ impl Socket {
     pub fn from_fd(fd: RawFd) -> Result<Socket> {
         let ty = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE)?;
         let family = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+        let proto = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL)?;
         sys::set_nonblocking(fd)?;
-        Socket::with_fd(fd, family, ty)
+        let s = Socket::with_fd(fd, family, ty)?;
+        s.0.proto.set(proto);
+        Ok(s)
     }
 
     fn with_fd(fd: RawFd, family: i32, ty: i32) -> Result<Socket> {
@@ -350,11 +360,14 @@ impl Socket {
             fd: Cell::new(fd),
             family,
             ty,
+            proto: Cell::new(0),
             timeouts: [Cell::new(timeout), Cell::new(timeout)],
             deadlines: [Cell::new(None), Cell::new(None)],
             watchers,
             hub,
             drained: Cell::new(false),
+            io_refs: Cell::new(0),
+            close_pending: Cell::new(false),
         })))
     }
 
@@ -379,6 +392,13 @@ impl Socket {
     /// The socket type (`libc::SOCK_*`).
     pub fn type_(&self) -> i32 {
         self.0.ty
+    }
+
+    /// The protocol as Python reports it: the one given at creation (0
+    /// for [`Socket::new`], which lets the kernel choose), or the fd's
+    /// `SO_PROTOCOL` for [`Socket::from_fd`].
+    pub fn proto(&self) -> i32 {
+        self.0.proto.get()
     }
 
     /// The timeout of each blocking call: `None` waits without limit,
@@ -706,7 +726,16 @@ impl Socket {
     /// gets `Err(Io(EBADF))`, the watchers are stopped (with any pending
     /// event) before the fd is closed, and every later call fails with
     /// `EBADF`. Closing twice is harmless.
+    ///
+    /// While a [`SocketFile`] made by [`makefile`](Self::makefile) lives,
+    /// the socket stays open, as in Python: the close happens when the
+    /// last file is dropped.
     pub fn close(&self) {
+        if self.0.io_refs.get() > 0 {
+            // Python's rule: files made from the socket keep it open.
+            self.0.close_pending.set(true);
+            return;
+        }
         self.0.close()
     }
 
@@ -779,9 +808,86 @@ impl Socket {
 impl Socket {
     /// A buffered reader over the socket (gevent's `makefile('rb')`), for
     /// `read_line` / `read_until`; its reads block cooperatively like
-    /// [`recv`](Self::recv). The socket stays usable for writing.
-    pub fn makefile(&self) -> io::BufReader<Socket> {
-        io::BufReader::new(self.clone())
+    /// [`recv`](Self::recv). It is a [`SocketFile`]: it keeps the fd open
+    /// after [`close`](Self::close) until it is dropped, as in Python.
+    pub fn makefile(&self) -> io::BufReader<SocketFile> {
+        io::BufReader::new(self.file())
+    }
+
+    /// A buffered writer over the socket (gevent's `makefile('wb')`);
+    /// remember to `flush` it. A [`SocketFile`] like
+    /// [`makefile`](Self::makefile)'s.
+    pub fn makefile_writer(&self) -> io::BufWriter<SocketFile> {
+        io::BufWriter::new(self.file())
+    }
+
+    /// An unbuffered [`SocketFile`] (gevent's `makefile('rwb',
+    /// buffering=0)`).
+    pub fn file(&self) -> SocketFile {
+        let refs = &self.0.io_refs;
+        refs.set(refs.get() + 1);
+        SocketFile(self.clone())
+    }
+
+    /// Whether the socket's watchers keep the loop running while they wait
+    /// (gevent's `socket.ref`); true unless changed.
+    pub fn ref_(&self) -> bool {
+        self.0.watchers[READ].ref_()
+    }
+
+    /// gevent's `socket.ref = value`: with `false`, a greenlet waiting on
+    /// this socket does not keep [`Hub::join`] / `gevent::wait` from
+    /// returning.
+    pub fn set_ref(&self, value: bool) {
+        for w in &self.0.watchers {
+            w.set_ref(value);
+        }
+    }
+}
+
+/// A file over a socket ([`Socket::makefile`], Python's `SocketIO`):
+/// reads and writes like the socket, and holds an I/O reference, so the
+/// fd stays open after [`Socket::close`] until every file made from the
+/// socket is dropped (Python's `_io_refs`).
+pub struct SocketFile(Socket);
+
+impl SocketFile {
+    /// The socket underneath.
+    pub fn socket(&self) -> &Socket {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SocketFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SocketFile({:?})", self.0)
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let inner = &self.0.0;
+        let refs = inner.io_refs.get() - 1;
+        inner.io_refs.set(refs);
+        if refs == 0 && inner.close_pending.get() {
+            inner.close();
+        }
+    }
+}
+
+impl io::Read for SocketFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.0).read(buf)
+    }
+}
+
+impl io::Write for SocketFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -821,7 +927,11 @@ impl io::Write for Socket {
 /// they are, a timeout as `TimedOut`, the rest as `Other` carrying it.
 fn to_io(e: Error) -> io::Error {
     match e {
-        Error::Io(io) => io::Error::new(io.kind(), io),
+        Error::Io(io) => match io.raw_os_error() {
+            Some(errno) => io::Error::from_raw_os_error(errno),
+            None => std::sync::Arc::try_unwrap(io)
+                .unwrap_or_else(|io| io::Error::new(io.kind(), io.to_string())),
+        },
         Error::Timeout(_) => io::Error::new(io::ErrorKind::TimedOut, e),
         e => io::Error::other(e),
     }
@@ -863,7 +973,27 @@ pub fn socketpair() -> Result<(Socket, Socket)> {
 /// # Errors
 /// As [`Socket::connect`].
 pub fn create_connection(addr: impl ToAddr, timeout: Option<f64>) -> Result<Socket> {
-    let addr = addr.to_addr()?;
+    connect_new(addr.to_addr()?, timeout, None)
+}
+
+/// [`create_connection`] from a local `source_address` (gevent's third
+/// argument): the socket is bound to it before connecting.
+///
+/// # Errors
+/// As [`Socket::connect`]; [`Error::Io`] from `bind` (`EADDRINUSE`).
+pub fn create_connection_from(
+    addr: impl ToAddr,
+    timeout: Option<f64>,
+    source_address: impl ToAddr,
+) -> Result<Socket> {
+    connect_new(addr.to_addr()?, timeout, Some(source_address.to_addr()?))
+}
+
+fn connect_new(
+    addr: SocketAddr,
+    timeout: Option<f64>,
+    source: Option<SocketAddr>,
+) -> Result<Socket> {
     let family = if addr.is_ipv4() {
         libc::AF_INET
     } else {
@@ -871,6 +1001,9 @@ pub fn create_connection(addr: impl ToAddr, timeout: Option<f64>) -> Result<Sock
     };
     let s = Socket::new(family, libc::SOCK_STREAM)?;
     s.settimeout(timeout)?;
+    if let Some(source) = source {
+        s.bind(source)?;
+    }
     s.connect(addr)?;
     Ok(s)
 }
