@@ -27,7 +27,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -48,6 +48,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_SIZE: usize = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
+/// Where a task's outcome goes, on the hub's thread.
+type Deliver<R> = Box<dyn FnOnce(Result<R>)>;
 
 /// The part workers share.
 struct Shared {
@@ -217,6 +219,24 @@ impl ThreadPool {
         F: FnOnce() -> R + Send + 'static,
     {
         let result: AsyncResult<R> = AsyncResult::new();
+        let r = result.clone();
+        self.submit(
+            f,
+            Box::new(move |outcome| match outcome {
+                Ok(v) => r.set(v),
+                Err(e) => r.set_exception(e),
+            }),
+        )?;
+        Ok(result)
+    }
+
+    /// Queues `f`; `deliver` gets its outcome on the hub's thread (or the
+    /// error that kept it from running).
+    fn submit<R, F>(&self, f: F, deliver: Deliver<R>) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
         let id = NEXT_TASK.fetch_add(1, Ordering::Relaxed);
         let handle = self.0.handle.clone();
         let job: Job = Box::new(move || {
@@ -247,7 +267,7 @@ impl ThreadPool {
             }
         }
         let pending = Pending {
-            result: result.clone(),
+            deliver,
             pool: Rc::downgrade(&self.0),
             lp: self.0.hub.loop_().clone(),
         };
@@ -256,7 +276,7 @@ impl ThreadPool {
         self.0.all_done.clear();
         // A task in flight keeps the loop alive.
         self.0.hub.loop_().ref_();
-        Ok(result)
+        Ok(())
     }
 
     /// Runs `f` on a worker and waits for its result (gevent's `apply`);
@@ -341,6 +361,48 @@ impl ThreadPool {
         self.0.all_done.wait_timeout(secs)
     }
 
+    /// Runs `f` on every item on the workers, the results as an iterator
+    /// in item order (gevent's `imap`). The items are taken lazily: at
+    /// most twice `maxsize` are taken ahead of the reader (running, queued
+    /// or done and unread), so an endless input works and memory stays
+    /// bounded.
+    ///
+    /// ```
+    /// let pool = gevent::threadpool::ThreadPool::new(3)?;
+    /// let squares: Vec<u64> = pool
+    ///     .imap(|x: u64| x * x, 1..=5)
+    ///     .collect::<gevent::Result<_>>()?;
+    /// assert_eq!(squares, [1, 4, 9, 16, 25]);
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    ///
+    /// Each item is `Err` for a task that panicked ([`Error::Panicked`])
+    /// or could not run, or with what was thrown into the reader while it
+    /// waited.
+    pub fn imap<X, R, F, I>(&self, f: F, items: I) -> ThreadIMap<R>
+    where
+        X: Send + 'static,
+        R: Send + 'static,
+        F: Fn(X) -> R + Send + Sync + 'static,
+        I: IntoIterator<Item = X>,
+        I::IntoIter: 'static,
+    {
+        ThreadIMap::new(self.clone(), f, items, true)
+    }
+
+    /// [`imap`](Self::imap) yielding each result as soon as its task is
+    /// done (gevent's `imap_unordered`).
+    pub fn imap_unordered<X, R, F, I>(&self, f: F, items: I) -> ThreadIMap<R>
+    where
+        X: Send + 'static,
+        R: Send + 'static,
+        F: Fn(X) -> R + Send + Sync + 'static,
+        I: IntoIterator<Item = X>,
+        I::IntoIter: 'static,
+    {
+        ThreadIMap::new(self.clone(), f, items, false)
+    }
+
     /// Stops the pool (gevent's `kill`): queued tasks are dropped (their
     /// results fail with `GreenletExit`), running ones finish, the threads
     /// exit, and spawning is refused from now on.
@@ -349,23 +411,125 @@ impl ThreadPool {
     }
 }
 
+/// A task of [`ThreadIMap`], boxed with its item.
+type MapJob<R> = Box<dyn FnOnce() -> R + Send>;
+
+/// The iterator of [`ThreadPool::imap`] and
+/// [`imap_unordered`](ThreadPool::imap_unordered).
+pub struct ThreadIMap<R: 'static> {
+    pool: ThreadPool,
+    /// The next task, made from the next item; `None` once exhausted.
+    jobs: Box<dyn Iterator<Item = MapJob<R>>>,
+    ordered: bool,
+    /// Tasks submitted (the next one's index).
+    submitted: usize,
+    /// The index the ordered reader wants next.
+    wanted: usize,
+    /// Results arrived and not yet read, by index.
+    done: Rc<RefCell<BTreeMap<usize, Result<R>>>>,
+    /// Set when a result arrives.
+    arrived: Event,
+    /// An error to report once the results in flight are read (a
+    /// submission that failed).
+    failed: Option<Error>,
+    /// No more items are taken (a submission failed).
+    stopped: bool,
+}
+
+impl<R: Send + 'static> ThreadIMap<R> {
+    fn new<X, F, I>(pool: ThreadPool, f: F, items: I, ordered: bool) -> ThreadIMap<R>
+    where
+        X: Send + 'static,
+        F: Fn(X) -> R + Send + Sync + 'static,
+        I: IntoIterator<Item = X>,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        let jobs = items.into_iter().map(move |x| {
+            let f = f.clone();
+            Box::new(move || f(x)) as MapJob<R>
+        });
+        ThreadIMap {
+            pool,
+            jobs: Box::new(jobs),
+            ordered,
+            submitted: 0,
+            wanted: 0,
+            done: Rc::default(),
+            arrived: Event::new(),
+            failed: None,
+            stopped: false,
+        }
+    }
+
+    /// Submits tasks until `maxsize` are in flight or the items run out.
+    fn top_up(&mut self) {
+        let window = 2 * self.pool.maxsize().max(1);
+        while !self.stopped && self.submitted - self.wanted < window {
+            let Some(job) = self.jobs.next() else { break };
+            let index = self.submitted;
+            self.submitted += 1;
+            let (done, arrived) = (self.done.clone(), self.arrived.clone());
+            let deliver: Deliver<R> = Box::new(move |outcome| {
+                done.borrow_mut().insert(index, outcome);
+                arrived.set();
+            });
+            if let Err(e) = self.pool.submit(job, deliver) {
+                self.submitted -= 1;
+                self.failed = Some(e);
+                self.stopped = true;
+            }
+        }
+    }
+}
+
+impl<R: Send + 'static> Iterator for ThreadIMap<R> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        self.top_up();
+        loop {
+            let got = {
+                let mut done = self.done.borrow_mut();
+                if self.ordered {
+                    done.remove(&self.wanted)
+                } else {
+                    done.pop_first().map(|(_, r)| r)
+                }
+            };
+            if let Some(r) = got {
+                self.wanted += 1;
+                self.top_up();
+                return Some(r);
+            }
+            if self.wanted == self.submitted {
+                // Nothing in flight: the items ran out (or one could not
+                // be submitted).
+                return self.failed.take().map(Err);
+            }
+            self.arrived.clear();
+            if let Err(e) = self.arrived.wait() {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
 /// A result waiting for its task, with its pool and the loop it holds.
 struct Pending<R: 'static> {
-    result: AsyncResult<R>,
+    deliver: Deliver<R>,
     pool: std::rc::Weak<Inner>,
     lp: crate::core::Loop,
 }
 
-impl<R: 'static> Pending<R> {
-    /// The task is over: the loop reference goes, the pool counts it.
-    fn finish(&self) {
-        self.lp.unref();
-        if let Some(pool) = self.pool.upgrade() {
-            let n = pool.unfinished.get().saturating_sub(1);
-            pool.unfinished.set(n);
-            if n == 0 {
-                pool.all_done.set();
-            }
+/// A task is over: the loop reference goes, the pool counts it.
+fn finish(pool: &std::rc::Weak<Inner>, lp: &crate::core::Loop) {
+    lp.unref();
+    if let Some(pool) = pool.upgrade() {
+        let n = pool.unfinished.get().saturating_sub(1);
+        pool.unfinished.set(n);
+        if n == 0 {
+            pool.all_done.set();
         }
     }
 }
@@ -389,8 +553,9 @@ impl<R: 'static> PendingOps for Pending<R> {
     }
 
     fn fail(self: Box<Self>, err: Error) {
-        self.result.set_exception(err);
-        self.finish();
+        let Pending { deliver, pool, lp } = *self;
+        deliver(Err(err));
+        finish(&pool, &lp);
     }
 }
 
@@ -402,11 +567,9 @@ fn complete<R: 'static>(id: u64, outcome: std::result::Result<R, String>) {
     let Ok(p) = p.into_any().downcast::<Pending<R>>() else {
         return;
     };
-    match outcome {
-        Ok(v) => p.result.set(v),
-        Err(msg) => p.result.set_exception(Error::Panicked(msg.into())),
-    }
-    p.finish();
+    let Pending { deliver, pool, lp } = *p;
+    deliver(outcome.map_err(|msg| Error::Panicked(msg.into())));
+    finish(&pool, &lp);
 }
 
 /// A worker thread: run queued tasks until idle for `IDLE_TIMEOUT`, or

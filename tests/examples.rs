@@ -225,3 +225,119 @@ fn unixsocket_client_gets_the_servers_reply() {
     drop(server);
     let _ = std::fs::remove_file(&path);
 }
+
+/// gevent's `threadpool` example: 4 one-second sleeps on 3 threads take
+/// about 2 s (not 1, not 4).
+#[test]
+fn threadpool_runs_four_sleeps_on_three_threads_in_two_seconds() {
+    let out = Command::new(built("threadpool")).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secs: f64 = stdout
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|s| s.trim_end_matches('s').parse().ok())
+        .unwrap_or_else(|| panic!("no time in {stdout:?}"));
+    assert!((1.95..3.5).contains(&secs), "{stdout}");
+}
+
+/// gevent's `dns_mass_resolve` example, offline: localhost and numeric
+/// names resolve, `.invalid` ones fail, and the count line is printed.
+#[test]
+fn dns_mass_resolve_resolves_concurrently_within_two_seconds() {
+    let out = Command::new(built("dns_mass_resolve"))
+        .arg("300")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("localhost = 127.0.0.1\n"), "{stdout}");
+    assert!(stdout.contains("127.0.0.2 = 127.0.0.2\n"), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    let (done, total) = last
+        .strip_prefix("finished within 2 seconds: ")
+        .and_then(|s| s.split_once('/'))
+        .unwrap_or_else(|| panic!("{last:?}"));
+    let done: usize = done.parse().unwrap();
+    assert_eq!(total, "300");
+    // Every finished job printed exactly one line.
+    let printed = stdout
+        .lines()
+        .filter(|l| l.contains(" = ") || l.contains(" failed with "))
+        .count();
+    assert_eq!(printed, done, "{stdout}");
+    assert!(done <= 300);
+}
+
+/// gevent's `concurrent_download` example against a local HTTP server:
+/// the three downloads overlap (each response is held back 300 ms, and
+/// all three finish in well under 3 × 300 ms).
+#[test]
+fn concurrent_download_fetches_urls_concurrently() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let server_thread = std::thread::spawn(move || {
+        let mut handlers = Vec::new();
+        for _ in 0..3 {
+            let (conn, _) = server.accept().unwrap();
+            handlers.push(std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let path = request_line.split(' ').nth(1).unwrap().to_string();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let body = format!("<html>page {path}</html>");
+                let mut conn = conn;
+                write!(
+                    conn,
+                    "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }));
+        }
+        for h in handlers {
+            h.join().unwrap();
+        }
+    });
+    let urls: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{port}/{p}"))
+        .collect();
+    let t0 = std::time::Instant::now();
+    let out = Command::new(built("concurrent_download"))
+        .args(&urls)
+        .output()
+        .unwrap();
+    let took = t0.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{out:?}");
+    server_thread.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (url, p) in urls.iter().zip(["a", "b", "c"]) {
+        assert!(stdout.contains(&format!("Starting {url}\n")), "{stdout}");
+        let body = format!("<html>page /{p}</html>");
+        assert!(
+            stdout.contains(&format!("{url}: {} bytes: {body:?}\n", body.len())),
+            "{stdout}"
+        );
+    }
+    // All three start before any finishes.
+    let first_done = stdout.find(" bytes: ").unwrap();
+    assert_eq!(
+        stdout[..first_done].matches("Starting ").count(),
+        3,
+        "{stdout}"
+    );
+    // One after another would take at least 3 × 300 ms.
+    assert!(took < 0.89, "took {took:.3}s: not concurrent");
+}

@@ -192,3 +192,81 @@ fn destroying_the_hub_ends_its_pool_without_leaking_loop_references() {
     assert_eq!(pool2.apply(|| 5).unwrap(), 5);
     assert!(hub2.join_timeout(2.0).unwrap(), "the loop did not end");
 }
+
+#[test]
+fn imap_keeps_item_order_and_takes_items_lazily() {
+    let _d = common::deadline("imap", common::TEST_DEADLINE);
+    let pool = ThreadPool::new(3).unwrap();
+    let taken = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let t = taken.clone();
+    // Later items finish first; the order stays the items'.
+    let items = (0..12u64).inspect(move |_| t.set(t.get() + 1));
+    let mut it = pool.imap(
+        |x: u64| {
+            std::thread::sleep(std::time::Duration::from_millis((12 - x) * 2));
+            x * 10
+        },
+        items,
+    );
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    // Only a window of twice maxsize items is taken ahead of the reader.
+    assert!(taken.get() <= 1 + 2 * 3, "took {} items", taken.get());
+    let rest: Vec<u64> = it.map(|r| r.unwrap()).collect();
+    assert_eq!(rest, (1..12).map(|x| x * 10).collect::<Vec<_>>());
+    assert_eq!(taken.get(), 12);
+}
+
+#[test]
+fn imap_unordered_yields_in_completion_order() {
+    let _d = common::deadline("imap_unordered", common::TEST_DEADLINE);
+    let pool = ThreadPool::new(4).unwrap();
+    let delays = [300u64, 10, 150, 60];
+    let got: Vec<u64> = pool
+        .imap_unordered(
+            |ms: u64| {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                ms
+            },
+            delays,
+        )
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(got, [10, 60, 150, 300]);
+}
+
+#[test]
+fn imap_reports_a_panic_in_place_and_goes_on() {
+    let pool = ThreadPool::new(2).unwrap();
+    let got: Vec<gevent::Result<u32>> = pool
+        .imap(
+            |x: u32| {
+                if x == 2 {
+                    panic!("two");
+                }
+                x
+            },
+            0..4,
+        )
+        .collect();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[1].as_ref().unwrap(), &1);
+    assert!(
+        matches!(&got[2], Err(Error::Panicked(m)) if m.contains("two")),
+        "{:?}",
+        got[2]
+    );
+    assert_eq!(got[3].as_ref().unwrap(), &3);
+    // An empty input is an empty iterator, and a non-Clone result works.
+    assert_eq!(pool.imap(|x: u8| x, Vec::new()).count(), 0);
+    let files: Vec<_> = pool.imap(|_: u8| std::sync::Mutex::new(1), [1u8]).collect();
+    assert_eq!(*files[0].as_ref().unwrap().lock().unwrap(), 1);
+}
+
+#[test]
+fn imap_after_kill_reports_the_refusal() {
+    let pool = ThreadPool::new(1).unwrap();
+    pool.kill();
+    let got: Vec<gevent::Result<u8>> = pool.imap(|x: u8| x, [1, 2]).collect();
+    assert_eq!(got.len(), 1);
+    assert!(matches!(got[0], Err(Error::InvalidArgument(_))), "{got:?}");
+}
