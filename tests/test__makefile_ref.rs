@@ -6,8 +6,9 @@
 //! `/proc/self/fd/N` still names the socket it named when the test took
 //! it (`socket:[inode]`): the tests of this binary run in parallel
 //! threads and one may reuse a closed fd number meanwhile, which the
-//! inode tells apart. `makefile()` is a `BufReader` over the socket;
-//! closing the file is dropping it.
+//! inode tells apart. `makefile()` is a `BufReader` over a `SocketFile`
+//! of the socket, which keeps the fd open after `close()` until it is
+//! dropped (Python's io refs); closing the file is dropping it.
 
 mod common;
 
@@ -169,6 +170,25 @@ mod TestSocket {
     }
 
     #[test]
+    fn test_makefile1() {
+        let _d = common::deadline("TestSocket::test_makefile1", common::TEST_DEADLINE);
+        let mut closer = Closing::default();
+        let s = closer.closing(make_open_socket());
+        let fileno = fileno_of(&s);
+        let f = s.makefile();
+
+        assert_sock_open(&s, &fileno);
+        // Under python 3 (and here), the file keeps the socket open after
+        // close(): fileno() and getsockname() still work.
+        s.close();
+        assert_sock_open(&s, &fileno);
+
+        drop(f);
+        assert_sock_closed(&s);
+        assert_fd_closed(&fileno);
+    }
+
+    #[test]
     fn test_makefile2() {
         let _d = common::deadline("TestSocket::test_makefile2", common::TEST_DEADLINE);
         let mut closer = Closing::default();
@@ -204,6 +224,29 @@ mod TestSocket {
     }
 
     #[test]
+    fn test_server_makefile1() {
+        let _d = common::deadline("TestSocket::test_server_makefile1", common::TEST_DEADLINE);
+        let mut closer = Closing::default();
+        let listener = closer.closing(tcp_listener(1));
+        let port = listener.getsockname().unwrap().unwrap().port();
+
+        let connector = closer.closing(Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap());
+        closer.running_task(connect_task(&connector, port));
+
+        let client_socket = closer.accept(&listener);
+        let fileno = fileno_of(&client_socket);
+        let f = client_socket.makefile();
+        assert_sock_open(&client_socket, &fileno);
+        client_socket.close();
+        // Under python 3 (and here), the file keeps the socket open.
+        assert_sock_open(&client_socket, &fileno);
+
+        drop(f);
+        assert_sock_closed(&client_socket);
+        assert_fd_closed(&fileno);
+    }
+
+    #[test]
     fn test_server_makefile2() {
         let _d = common::deadline("TestSocket::test_server_makefile2", common::TEST_DEADLINE);
         let mut closer = Closing::default();
@@ -227,8 +270,4 @@ mod TestSocket {
 }
 
 // Not ported:
-// - TestSocket.test_makefile1, TestSocket.test_server_makefile1: fail:
-//   `Socket::close()` closes the fd although a `makefile()` of the socket
-//   is still open (gevent keeps the fd open until the file is closed too);
-//   reported.
 // - TestSSL (8 methods): the crate has no ssl module.

@@ -6,9 +6,12 @@
 //! gevent runs this file monkey-patched, so its `Thread` is a greenlet;
 //! here every `Thread(target=...)` is a `spawn`, and the errors the
 //! harness makes fatal (`errors_are_fatal`, `error_fatal`) are checked on
-//! the greenlets' results. `makefile(mode='rb')` is a `BufReader` over the
-//! socket ([`Socket::makefile`]), `makefile(mode='wb')` a `BufWriter` over
-//! a handle of it; closing a file is dropping it.
+//! the greenlets' results. `makefile(mode='rb')` is [`Socket::makefile`] (a
+//! `BufReader`), `makefile(mode='wb')` [`Socket::makefile_writer`] (a
+//! `BufWriter`); both hold a `SocketFile`, which keeps the fd open after
+//! `close()` until it is dropped (Python's io refs). Closing a file is
+//! dropping it (a writer's `into_inner()` first: the flush `close()`
+//! does).
 //!
 //! Timing windows: the lower bounds are gevent's; the upper bounds get
 //! 0.2 s more, for a noisy shared 2-core machine.
@@ -318,6 +321,35 @@ mod TestTCP {
     }
 
     #[test]
+    fn test_makefile() {
+        let _d = common::deadline("TestTCP::test_makefile", common::TEST_DEADLINE);
+        let f = Fixture::set_up();
+        let listener = f.listener.clone();
+        let acceptor = spawn(move || {
+            let (conn, _) = listener.accept()?;
+            let mut fd = conn.makefile_writer();
+            fd.write_all(b"hello\n")?;
+            fd.flush()?;
+            drop(fd.into_inner().map_err(|e| e.into_error())?);
+            conn.close(); // for pypy
+            Ok(())
+        });
+        let client = f.create_connection(None, None);
+        // Closing the socket doesn't close the file
+        let mut client_file = client.makefile();
+        client.close();
+        let mut line = Vec::new();
+        client_file.read_until(b'\n', &mut line).unwrap();
+        assert_eq!(line, b"hello\n");
+        let mut rest = Vec::new();
+        client_file.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"");
+        drop(client_file);
+        acceptor.join().unwrap();
+        acceptor.get().unwrap();
+    }
+
+    #[test]
     fn test_makefile_timeout() {
         let _d = common::deadline("TestTCP::test_makefile_timeout", common::TEST_DEADLINE);
         let f = Fixture::set_up();
@@ -349,8 +381,7 @@ mod TestTCP {
         let s = Socket::new(libc::AF_INET, libc::SOCK_DGRAM).unwrap();
         assert_eq!(s.family(), libc::AF_INET);
         assert_eq!(s.type_(), libc::SOCK_DGRAM);
-        // `proto == 0` is not checked: `Socket` has no `proto` accessor
-        // (`Socket::new` always passes protocol 0).
+        assert_eq!(0, s.proto());
 
         s.settimeout(Some(1.0)).unwrap();
         assert_eq!(s.family(), libc::AF_INET);
@@ -469,10 +500,9 @@ mod TestTCP {
         let listener = f.listener.clone();
         let acceptor = spawn(move || {
             let (conn, _) = listener.accept()?;
-            let mut fd = std::io::BufWriter::new(conn.clone());
+            let mut fd = conn.makefile_writer();
             fd.write_all(b"hello\n")?;
-            fd.flush()?;
-            drop(fd);
+            drop(fd.into_inner().map_err(|e| e.into_error())?);
             conn.close();
             Ok(())
         });
@@ -492,11 +522,14 @@ mod TestTCP {
 mod TestCreateConnection {
     use super::*;
 
-    #[test]
-    fn test_refuses() {
-        let _d = common::deadline("TestCreateConnection::test_refuses", common::TEST_DEADLINE);
+    /// `test_refuses(**conn_args)`: with `source_address` when given.
+    fn refuses(source_address: Option<(&str, u16)>) {
         let connect_port = find_unused_port();
-        let r = gevent::socket::create_connection(("127.0.0.1", connect_port), Some(30.0));
+        let addr = ("127.0.0.1", connect_port);
+        let r = match source_address {
+            None => gevent::socket::create_connection(addr, Some(30.0)),
+            Some(source) => gevent::socket::create_connection_from(addr, Some(30.0), source),
+        };
         let e = r.unwrap_err();
         assert!(matches!(e, Error::Io(_)), "{e:?}");
         let text = e.to_string().to_lowercase();
@@ -512,6 +545,28 @@ mod TestCreateConnection {
             .any(|p| text.contains(p)),
             "{text}"
         );
+    }
+
+    #[test]
+    fn test_refuses() {
+        let _d = common::deadline("TestCreateConnection::test_refuses", common::TEST_DEADLINE);
+        refuses(None);
+    }
+
+    /// gevent binds the source to `('', source_port)`; Python's `''` host
+    /// is INADDR_ANY, spelled `0.0.0.0` here (the crate resolves `""` as a
+    /// name, which fails with EAI_NONAME).
+    #[test]
+    fn test_refuses_from_port() {
+        let _d = common::deadline(
+            "TestCreateConnection::test_refuses_from_port",
+            common::TEST_DEADLINE,
+        );
+        let source_port = find_unused_port();
+        // Usually we don't want to bind/connect to '', but using it as the
+        // source is required if we don't want to hang, at least on some
+        // systems (OS X)
+        refuses(Some(("0.0.0.0", source_port)));
     }
 }
 
@@ -567,13 +622,8 @@ mod TestSocket {
 }
 
 // Not ported:
-// - TestTCP.test_makefile: fails: `Socket::close()` closes the fd under the
-//   `makefile()` reader too (the reader is a handle of the same socket),
-//   while gevent keeps the fd open until the file is closed; reported.
 // - TestTCP.test_connect_ex_not_call_connect: overrides `connect` in a
 //   Python subclass (and needs the network).
-// - TestCreateConnection.test_refuses_from_port: `create_connection` has no
-//   `source_address` argument.
 // - TestCreateConnection.test_base_exception: replaces the socket class and
 //   getaddrinfo with mocks (Python-only).
 // - TestFunctions.test_signatures: compares Python function signatures.

@@ -1,5 +1,5 @@
 //! Port of gevent's `src/gevent/tests/test__socket_ex.py`: `send` on a
-//! closed socket fails with EBADF, without switching.
+//! closed socket fails with EBADF, without switching; a socket's `ref`.
 
 mod common;
 
@@ -38,6 +38,33 @@ mod TestClosedSocket {
     }
 }
 
+#[allow(non_snake_case)]
+mod TestRef {
+    use super::*;
+
+    #[test]
+    fn test() {
+        let _d = common::deadline("TestRef::test", common::TEST_DEADLINE);
+        // switch_expected = False.
+        let switched = Rc::new(Cell::new(false));
+        let s = switched.clone();
+        let _probe = spawn(move || {
+            s.set(true);
+            Ok(())
+        });
+        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        assert!(sock.ref_());
+        sock.set_ref(false);
+        assert!(!sock.ref_());
+        // gevent also checks `sock._read_event.ref` and
+        // `sock._write_event.ref`; the watchers are private here, and
+        // `set_ref` sets both, so `ref_()` stands for them.
+        sock.close();
+        assert!(!switched.get(), "the socket's ref switched");
+    }
+}
+
 // Not ported:
-// - TestRef.test: `Socket` has no `ref` property (gevent's `sock.ref`,
-//   which sets `ref` on the socket's read and write watchers); reported.
+// - TestRef.test's `sock._read_event.ref` / `sock._write_event.ref`
+//   checks: the socket's watchers are not public (`ref_()` reads the read
+//   watcher; `set_ref` sets both).
