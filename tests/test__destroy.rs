@@ -1,6 +1,7 @@
 //! Port of gevent's `src/gevent/tests/test__destroy.py`: destroying the
 //! first hub keeps libev's default loop (and its loop object) for the next
-//! hub unless told to destroy it; a destroyed hub still reports itself.
+//! hub unless told to destroy it; a destroyed hub has killed its thread
+//! pool and still reports itself.
 //!
 //! "The first hub uses the default loop" holds only on the process's main
 //! thread, and libtest runs every test on a worker thread (even with
@@ -27,8 +28,9 @@ fn test_destroy_hub_body() {
     // Save the loop object for later comparison.
     let initloop = hub.loop_().clone();
 
-    // (gevent creates the hub's threadpool here, "to increase test
-    // complexity": not yet ported, needs gevent::threadpool.)
+    // Increase test complexity via threadpool creation.
+    let tp = hub.threadpool();
+    assert!(tp.is_ok(), "{:?}", tp.err());
 
     // Destroy hub. Does not destroy libev default loop if not explicitly
     // told to.
@@ -141,8 +143,16 @@ mod TestDestroyedHubRepr {
         // test thread has no hub yet).
         let hub = Hub::with_loop(Loop::new(0).unwrap()).unwrap();
         assert!(!hub.loop_().is_default());
+        // destroy() only clears the attributes that were created.
+        let threadpool = hub.threadpool();
+        assert!(threadpool.is_ok(), "{:?}", threadpool.err());
+        let threadpool = threadpool.unwrap();
 
         hub.destroy_with(true);
+
+        // `assertIsNone(hub._threadpool)`: gevent's destroy kills the
+        // hub's pool and lets go of it; the pool refuses work from now on.
+        assert!(threadpool.spawn(|| ()).is_err());
 
         // repr still works after destroy and says so.
         let r = format!("{hub:?}");
@@ -151,10 +161,7 @@ mod TestDestroyedHubRepr {
 }
 
 // Not ported:
-// - TestDestroyHub.test_destroy_hub: only `tp = hub.threadpool;
-//   assertIsNotNone(tp)` is left out: not yet ported, needs
-//   gevent::threadpool.
-// - TestDestroyedHubRepr.test_repr_after_destroy: the threadpool/resolver
-//   parts (`assertIsNotNone(hub.threadpool)`, `hub.resolver`, and
-//   `_threadpool`/`_resolver` being None after destroy): not yet ported,
-//   needs gevent::threadpool and a resolver.
+// - TestDestroyedHubRepr.test_repr_after_destroy: only the resolver parts
+//   (`assertIsNotNone(hub.resolver)`, `assertIsNone(hub._resolver)`): the
+//   crate's resolver belongs to the thread (`socket::set_resolver`), not
+//   to a hub.

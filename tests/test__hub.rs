@@ -1,7 +1,8 @@
-//! Port of gevent's `src/gevent/tests/test__hub.py`: the hub keeps working
-//! after an error in the main loop, `sleep` and `Waiter.get` follow the
-//! generic wait contract, the Waiter's report, and a custom `handle_error`
-//! that fails does not crash the hub.
+//! Port of gevent's `src/gevent/tests/test__hub.py`: a socket closed by a
+//! timer while it waits in `connect` makes `connect` fail, the hub keeps
+//! working after an error in the main loop, `sleep` and `Waiter.get`
+//! follow the generic wait contract, the Waiter's report, and a custom
+//! `handle_error` that fails does not crash the hub.
 
 mod common;
 
@@ -254,10 +255,52 @@ mod TestHandleError {
     }
 }
 
+#[allow(non_snake_case)]
+mod TestCloseSocketWhilePolling {
+    use super::*;
+    use gevent::socket::Socket;
+
+    /// A listener whose accept queue is full: a connect to it stays
+    /// pending (its SYNs are dropped). gevent connects to python.org:81 for
+    /// a connect that waits; this port stays on loopback. Returns the
+    /// listener, the connections filling its queue and its address.
+    fn unanswering_listener() -> (Socket, Vec<Socket>, std::net::SocketAddr) {
+        let listener = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        listener.bind("127.0.0.1:0").unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.getsockname().unwrap().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..16 {
+            let s = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+            s.settimeout(Some(0.2)).unwrap();
+            match s.connect(addr) {
+                Ok(()) => fillers.push(s),
+                Err(Error::Timeout(_)) => return (listener, fillers, addr),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        panic!("the listener's accept queue never filled");
+    }
+
+    #[test]
+    fn test() {
+        let _d = common::deadline("TestCloseSocketWhilePolling::test", common::TEST_DEADLINE);
+        let (_listener, _fillers, addr) = unanswering_listener();
+        let sock = Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+        let t = get_hub().loop_().timer(0.0, 0.0).unwrap();
+        let s = sock.clone();
+        t.start(move || s.close()).unwrap();
+        // with self.assertRaises(socket.error)
+        let r = sock.connect(addr);
+        t.close();
+        assert!(matches!(r, Err(Error::Io(_))), "{r:?}");
+
+        sleep(0.0).unwrap();
+        sock.close();
+    }
+}
+
 // Not ported:
-// - TestCloseSocketWhilePolling.test: not yet ported: needs gevent::socket
-//   (a timer closes a socket blocked in connect; connect must fail, not
-//   hang).
 // - TestPeriodicMonitoringThread (test_config, test_kill_removes_trace,
 //   test_blocking_this_thread, test_blocking_threadpool_thread_task_queue,
 //   test_blocking_threadpool_thread_one_greenlet,

@@ -127,6 +127,7 @@ pub fn assert_no_time(value: f64) {
     let max = if slow_run() { 2.0 } else { 0.05 };
     assert!(value <= max, "took {value}s, expected no time");
 }
+pub mod example;
 pub mod wake_many;
 
 /// True when the suite runs under a slow analyser (`tests/valgrind.sh`
