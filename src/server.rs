@@ -49,6 +49,9 @@ pub const DEFAULT_BACKLOG: i32 = 1024;
 /// Connections accepted per wake-up unless told otherwise (gevent's
 /// `max_accept`).
 pub const DEFAULT_MAX_ACCEPT: usize = 100;
+/// How long `stop(None)` waits for the handlers (gevent's
+/// `stop_timeout`).
+pub const STOP_TIMEOUT: f64 = 1.0;
 const MIN_DELAY: f64 = 0.01;
 const MAX_DELAY: f64 = 1.0;
 
@@ -62,6 +65,8 @@ struct Base {
     /// A socket given to serve on, bound already (gevent's
     /// `StreamServer(listener, ...)`), until `start` takes it.
     given: RefCell<Option<Socket>>,
+    /// The address last bound (kept after `stop`, as gevent does).
+    bound: Cell<Option<SocketAddr>>,
     pool: RefCell<Option<Pool>>,
     socket: RefCell<Option<Socket>>,
     worker: RefCell<Option<Greenlet<()>>>,
@@ -73,6 +78,7 @@ impl Base {
         Base {
             addr: addr.to_addr(),
             given: RefCell::new(None),
+            bound: Cell::new(None),
             pool: RefCell::new(None),
             socket: RefCell::new(None),
             worker: RefCell::new(None),
@@ -90,7 +96,10 @@ impl Base {
         {
             return Ok(a);
         }
-        self.addr.clone()
+        match self.bound.get() {
+            Some(a) => Ok(a),
+            None => self.addr.clone(),
+        }
     }
 
     /// A socket of `ty` bound to the address, with `SO_REUSEADDR` (and
@@ -117,6 +126,9 @@ impl Base {
 
     /// Records the bound socket and the greenlet serving it.
     fn run(&self, s: Socket, worker: Greenlet<()>) {
+        if let Ok(Some(a)) = s.getsockname() {
+            self.bound.set(Some(a));
+        }
         *self.socket.borrow_mut() = Some(s);
         *self.stopped.borrow_mut() = Some(Event::new());
         *self.worker.borrow_mut() = Some(worker);
@@ -156,6 +168,7 @@ struct Inner {
     backlog: Cell<i32>,
     reuse_port: Cell<bool>,
     max_accept: Cell<usize>,
+    stop_timeout: Cell<f64>,
 }
 
 impl StreamServer {
@@ -177,6 +190,7 @@ impl StreamServer {
             backlog: Cell::new(DEFAULT_BACKLOG),
             reuse_port: Cell::new(false),
             max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
+            stop_timeout: Cell::new(STOP_TIMEOUT),
         }))
     }
 
@@ -224,6 +238,7 @@ impl StreamServer {
         let base = Base {
             addr,
             given: RefCell::new(Some(listener)),
+            bound: Cell::new(None),
             pool: RefCell::new(None),
             socket: RefCell::new(None),
             worker: RefCell::new(None),
@@ -235,6 +250,7 @@ impl StreamServer {
             backlog: Cell::new(DEFAULT_BACKLOG),
             reuse_port: Cell::new(false),
             max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
+            stop_timeout: Cell::new(STOP_TIMEOUT),
         }))
     }
 
@@ -358,25 +374,32 @@ impl StreamServer {
     }
 
     /// Stops the server (gevent's `stop`): closes the listener, then with a
-    /// pool waits up to `timeout` for the handlers and kills those left.
+    /// pool waits up to `timeout` for the handlers (`None`: the
+    /// [`stop_timeout`](Self::set_stop_timeout), 1 s unless changed) and
+    /// kills those left.
     ///
     /// # Errors
-    /// Whatever is thrown into the caller while it waits.
+    /// [`Error::InvalidArgument`] for a negative timeout; whatever is
+    /// thrown into the caller while it waits.
     pub fn stop(&self, timeout: Option<f64>) -> Result<()> {
+        let t = crate::hub::checked_timeout(timeout.unwrap_or(self.0.stop_timeout.get()))?;
         self.close();
         let pool = self.0.base.pool.borrow().clone();
         if let Some(pool) = pool {
-            match timeout {
-                Some(t) => {
-                    pool.join_timeout(t)?;
-                }
-                None => {
-                    pool.join()?;
-                }
-            }
+            pool.join_timeout(t)?;
             pool.kill_timeout(1.0)?;
         }
         Ok(())
+    }
+
+    /// How long [`stop`](Self::stop)`(None)` waits for the handlers
+    /// (gevent's `stop_timeout`, [`STOP_TIMEOUT`] by default).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a negative or NaN value.
+    pub fn set_stop_timeout(&self, secs: f64) -> Result<&Self> {
+        self.0.stop_timeout.set(crate::hub::checked_timeout(secs)?);
+        Ok(self)
     }
 
     /// Starts the server and waits until it is stopped (gevent's

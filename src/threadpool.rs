@@ -63,6 +63,8 @@ struct State {
     workers: usize,
     idle: usize,
     maxsize: usize,
+    /// Threads asked to exit by `set_size` (after their task).
+    exits: usize,
     /// Set by `kill`: workers exit after their current task.
     closing: bool,
 }
@@ -145,9 +147,6 @@ impl ThreadPool {
     /// [`Error::InvalidArgument`] for `maxsize` 0;
     /// [`Error::HubDestroyed`] if the hub's thread-safe queue is gone.
     pub fn new(maxsize: usize) -> Result<ThreadPool> {
-        if maxsize == 0 {
-            return Err(Error::invalid("a thread pool needs at least one thread"));
-        }
         let hub = get_hub();
         let handle = hub.threadsafe_handle()?;
         let all_done = Event::new();
@@ -161,6 +160,7 @@ impl ThreadPool {
                     workers: 0,
                     idle: 0,
                     maxsize,
+                    exits: 0,
                     closing: false,
                 }),
                 work: Condvar::new(),
@@ -184,23 +184,55 @@ impl ThreadPool {
         self.0.shared.state.lock().maxsize
     }
 
-    /// Changes the most threads (running tasks finish; extra threads exit
-    /// when idle).
+    /// Changes the most threads (gevent's `maxsize = n`): running tasks
+    /// finish and extra threads exit; raised, it starts threads for the
+    /// queued tasks. With 0, tasks wait in the queue until it is raised.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for 0.
+    /// [`Error::Io`] if a thread cannot be started.
     pub fn set_maxsize(&self, maxsize: usize) -> Result<()> {
-        if maxsize == 0 {
-            return Err(Error::invalid("a thread pool needs at least one thread"));
-        }
-        self.0.shared.state.lock().maxsize = maxsize;
+        let mut st = self.0.shared.state.lock();
+        st.maxsize = maxsize;
         self.0.shared.work.notify_all();
+        let wanted = st.queue.len().min(maxsize);
+        while st.workers < wanted {
+            start_worker(&self.0.shared, &mut st)?;
+        }
         Ok(())
     }
 
     /// Threads running now (gevent's `size`).
     pub fn size(&self) -> usize {
         self.0.shared.state.lock().workers
+    }
+
+    /// Starts or stops threads until `size` run (gevent's `size = n`);
+    /// a stopped thread finishes its task first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] above [`maxsize`](Self::maxsize);
+    /// [`Error::Io`] if a thread cannot be started.
+    pub fn set_size(&self, size: usize) -> Result<()> {
+        let mut st = self.0.shared.state.lock();
+        if size > st.maxsize {
+            return Err(Error::invalid(format!(
+                "size {size} is above maxsize {}",
+                st.maxsize
+            )));
+        }
+        let live = st.workers - st.exits.min(st.workers);
+        if size > live {
+            // Cancel pending exits first, then start threads.
+            let keep = (size - live).min(st.exits);
+            st.exits -= keep;
+            while st.workers - st.exits < size {
+                start_worker(&self.0.shared, &mut st)?;
+            }
+        } else {
+            st.exits += live - size;
+            self.0.shared.work.notify_all();
+        }
+        Ok(())
     }
 
     /// Tasks submitted and not completed yet.
@@ -253,17 +285,11 @@ impl ThreadPool {
             st.queue.push_back((id, job));
             if st.idle > 0 {
                 self.0.shared.work.notify_one();
-            } else if st.workers < st.maxsize {
-                st.workers += 1;
-                let shared = self.0.shared.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("gevent threadpool".into())
-                    .spawn(move || worker(&shared));
-                if let Err(e) = spawned {
-                    st.workers -= 1;
-                    st.queue.pop_back();
-                    return Err(e.into());
-                }
+            } else if st.workers < st.maxsize
+                && let Err(e) = start_worker(&self.0.shared, &mut st)
+            {
+                st.queue.pop_back();
+                return Err(e);
             }
         }
         let pending = Pending {
@@ -572,6 +598,20 @@ fn complete<R: 'static>(id: u64, outcome: std::result::Result<R, String>) {
     finish(&pool, &lp);
 }
 
+/// Starts one worker thread, counted in `st`.
+fn start_worker(shared: &Arc<Shared>, st: &mut State) -> Result<()> {
+    st.workers += 1;
+    let shared = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("gevent threadpool".into())
+        .spawn(move || worker(&shared));
+    if let Err(e) = spawned {
+        st.workers -= 1;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
 /// A worker thread: run queued tasks until idle for `IDLE_TIMEOUT`, or
 /// the pool closes or shrinks below it.
 fn worker(shared: &Shared) {
@@ -579,6 +619,10 @@ fn worker(shared: &Shared) {
     let mut st = shared.state.lock();
     loop {
         if st.closing || st.workers > st.maxsize {
+            break;
+        }
+        if st.exits > 0 {
+            st.exits -= 1;
             break;
         }
         if let Some((_, job)) = st.queue.pop_front() {
@@ -595,6 +639,7 @@ fn worker(shared: &Shared) {
         }
     }
     st.workers -= 1;
+    st.exits = st.exits.min(st.workers);
 }
 
 impl Hub {

@@ -158,8 +158,32 @@ fn the_hub_has_its_own_pool() {
     assert_eq!(a.maxsize(), gevent::threadpool::DEFAULT_SIZE);
     a.set_maxsize(4).unwrap();
     assert_eq!(b.maxsize(), 4, "the same pool");
-    assert!(ThreadPool::new(0).is_err());
-    assert!(a.set_maxsize(0).is_err());
+}
+
+#[test]
+fn maxsize_zero_holds_tasks_until_raised_and_set_size_bounds_threads() {
+    let _d = common::deadline("maxsize_zero", common::TEST_DEADLINE);
+    let pool = ThreadPool::new(0).unwrap();
+    let r = pool.spawn(|| 7).unwrap();
+    sleep(0.05).unwrap();
+    assert!(!r.ready(), "ran with maxsize 0");
+    assert_eq!(pool.size(), 0);
+    pool.set_maxsize(2).unwrap();
+    assert_eq!(r.get().unwrap(), 7);
+    assert!(matches!(pool.set_size(3), Err(Error::InvalidArgument(_))));
+    pool.set_size(2).unwrap();
+    assert_eq!(pool.size(), 2);
+    pool.set_size(0).unwrap();
+    let t0 = std::time::Instant::now();
+    while pool.size() > 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "threads did not exit"
+        );
+        sleep(0.01).unwrap();
+    }
+    // Back to work: a new task starts a thread again.
+    assert_eq!(pool.apply(|| 8).unwrap(), 8);
 }
 
 #[test]

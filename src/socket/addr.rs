@@ -150,7 +150,11 @@ impl ToAddr for str {
             .rsplit_once(':')
             .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
             .ok_or_else(|| Error::invalid(format!("{self:?} is not host:port")))?;
-        resolve(host.trim_start_matches('[').trim_end_matches(']'), port)
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        match special_host(host) {
+            Some(ip) => Ok(SocketAddr::new(ip, port)),
+            None => resolve(host, port),
+        }
     }
 
     fn to_address(&self, family: i32) -> Result<Address> {
@@ -190,11 +194,23 @@ impl ToAddr for (Ipv6Addr, u16) {
     }
 }
 
+/// Python's special host strings: `''` is `INADDR_ANY`, `'<broadcast>'`
+/// is `INADDR_BROADCAST`.
+fn special_host(host: &str) -> Option<IpAddr> {
+    match host {
+        "" => Some(Ipv4Addr::UNSPECIFIED.into()),
+        "<broadcast>" => Some(Ipv4Addr::BROADCAST.into()),
+        _ => host.parse().ok(),
+    }
+}
+
 impl ToAddr for (&str, u16) {
+    /// A numeric host (or Python's `""` for any address, `"<broadcast>"`)
+    /// is used as it is; a name is resolved.
     fn to_addr(&self) -> Result<SocketAddr> {
-        match self.0.parse::<IpAddr>() {
-            Ok(ip) => Ok(SocketAddr::new(ip, self.1)),
-            Err(_) => resolve(self.0, self.1),
+        match special_host(self.0) {
+            Some(ip) => Ok(SocketAddr::new(ip, self.1)),
+            None => resolve(self.0, self.1),
         }
     }
 }

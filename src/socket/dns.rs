@@ -318,3 +318,26 @@ pub fn gethostbyname_ex(host: &str) -> Result<(String, Vec<String>, Vec<String>)
 pub fn getnameinfo(addr: SocketAddr, flags: i32) -> Result<(String, String)> {
     resolver().getnameinfo(addr, flags, None)
 }
+
+/// gevent's `gethostbyaddr(ip_address)`: `(host name, aliases,
+/// addresses)` for an address (a name is looked up first), through the
+/// resolver's `getnameinfo` with `NI_NAMEREQD`.
+///
+/// ```
+/// let (name, _aliases, ips) = gevent::socket::gethostbyaddr("127.0.0.1")?;
+/// assert!(!name.is_empty());
+/// assert_eq!(ips, ["127.0.0.1"]);
+/// # Ok::<(), gevent::Error>(())
+/// ```
+///
+/// # Errors
+/// A [`GaiError`] when the address has no name (Python's `herror`), or as
+/// [`getaddrinfo`] for a name that does not resolve.
+pub fn gethostbyaddr(ip_address: &str) -> Result<(String, Vec<String>, Vec<String>)> {
+    let addr = match ip_address.parse::<std::net::IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, 0),
+        Err(_) => resolve(ip_address, 0)?,
+    };
+    let (host, _) = getnameinfo(addr, libc::NI_NAMEREQD)?;
+    Ok((host, Vec::new(), vec![addr.ip().to_string()]))
+}

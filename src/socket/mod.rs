@@ -59,7 +59,7 @@ pub use net::{
 
 pub use dns::{
     AddrInfo, GaiError, Query, Resolver, ThreadResolver, getaddrinfo, getaddrinfo_timeout,
-    gethostbyname, gethostbyname_ex, getnameinfo, resolve, set_resolver,
+    gethostbyaddr, gethostbyname, gethostbyname_ex, getnameinfo, resolve, set_resolver,
 };
 
 use std::cell::{Cell, RefCell};
