@@ -114,6 +114,7 @@ pub mod libev;
 pub mod linkable;
 pub mod local;
 pub mod lock;
+pub mod os;
 pub mod pool;
 pub mod queue;
 mod remote;
@@ -134,6 +135,7 @@ pub use error::{Error, Result, TimeoutError};
 pub use greenlet::{AnyGreenlet, Greenlet, RawGreenlet};
 pub use hub::{Hub, Seconds, SignalHandler, get_hub, idle, signal_handler, sleep, sleep_ref};
 pub use linkable::{LinkId, Waitable};
+pub use os::{fork, reinit};
 pub use scope::{Scope, scope};
 pub use timeout::{Timeout, with_timeout};
 pub use wait::{

@@ -266,6 +266,13 @@ unsafe extern "C" {
     pub fn gevent_ev_backend_fd(l: *mut ev_loop) -> c_int;
     /// The loop's count of active referenced watchers; `src/c/ev_glue.c`.
     pub fn gevent_ev_activecnt(l: *mut ev_loop) -> c_int;
+    /// Starts (`on` != 0) or stops libev's SIGCHLD watcher of the default
+    /// loop (no-op on another loop); `src/c/ev_glue.c`.
+    pub fn gevent_ev_sigchld(l: *mut ev_loop, on: c_int);
+    /// `ev_loop_fork` done at once, fork watchers queued; `src/c/ev_glue.c`.
+    pub fn gevent_ev_loop_fork_now(l: *mut ev_loop);
+    /// Whether libev's SIGCHLD watcher is active; `src/c/ev_glue.c`.
+    pub fn gevent_ev_sigchld_active() -> c_int;
 
     /// The C compiler's view of libev's layouts (`src/c/layout.c`),
     /// terminated by an entry whose `name` is null.

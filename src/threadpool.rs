@@ -70,6 +70,8 @@ struct State {
 }
 
 thread_local! {
+    /// This thread's pools, for `fork`.
+    static POOLS: RefCell<Vec<std::rc::Weak<Inner>>> = const { RefCell::new(Vec::new()) };
     /// Results waiting for their task, by task id (this thread's pools).
     static PENDING: RefCell<HashMap<u64, Box<dyn PendingOps>>> = RefCell::new(HashMap::new());
     /// Set on worker threads: `apply` there runs inline.
@@ -168,6 +170,11 @@ impl ThreadPool {
             unfinished: Cell::new(0),
             all_done,
         }));
+        POOLS.with(|p| {
+            let mut p = p.borrow_mut();
+            p.retain(|w| w.strong_count() > 0);
+            p.push(Rc::downgrade(&pool.0));
+        });
         // The hub's end is the pool's: queued and running tasks can no
         // longer report back.
         let weak = Rc::downgrade(&pool.0);
@@ -664,5 +671,107 @@ impl Hub {
         let pool = ThreadPool::new(DEFAULT_SIZE)?;
         POOL.with(|p| *p.borrow_mut() = Some((key, pool.clone())));
         Ok(pool)
+    }
+}
+
+/// The locks of this thread's pools, held across `fork` (see
+/// [`crate::os::fork`]).
+pub(crate) struct Quiesced {
+    pools: Vec<Rc<Inner>>,
+}
+
+/// Takes every lock a worker thread of this thread's pools may hold (the
+/// pool's queue, its hub's callback queue), waiting for workers that hold
+/// one now; held until [`Quiesced::release`] or [`Quiesced::in_child`].
+pub(crate) fn before_fork() -> Quiesced {
+    let pools: Vec<Rc<Inner>> = POOLS.with(|p| {
+        p.borrow()
+            .iter()
+            .filter_map(std::rc::Weak::upgrade)
+            .collect()
+    });
+    for p in &pools {
+        std::mem::forget(p.shared.state.lock());
+        p.handle.fork_lock();
+    }
+    Quiesced { pools }
+}
+
+impl Quiesced {
+    fn unlock(&self) {
+        for p in &self.pools {
+            // SAFETY: locked by before_fork on this thread, guards
+            // forgotten; released once (release and in_child consume self).
+            unsafe {
+                p.handle.fork_unlock();
+                p.shared.state.force_unlock(Default::default());
+            }
+        }
+    }
+
+    /// In the parent: let the workers go on.
+    pub(crate) fn release(self) {
+        self.unlock();
+    }
+
+    /// In the child: unlock, and give the pools new workers.
+    pub(crate) fn in_child(self) {
+        self.unlock();
+        for p in &self.pools {
+            revive(p);
+        }
+    }
+}
+
+/// After a fork made without [`before_fork`] (`gevent::os::reinit`): the
+/// locks may be held by threads that do not exist here; free them, then
+/// revive the pools.
+pub(crate) fn after_fork_in_child() {
+    let pools: Vec<Rc<Inner>> = POOLS.with(|p| {
+        p.borrow()
+            .iter()
+            .filter_map(std::rc::Weak::upgrade)
+            .collect()
+    });
+    for p in &pools {
+        if p.shared.state.is_locked() {
+            // SAFETY: in the child only the forking thread exists, so the
+            // owner of this lock is gone and can never release it.
+            unsafe { p.shared.state.force_unlock(Default::default()) };
+        }
+        revive(p);
+    }
+}
+
+/// In a forked child: the pool's worker threads are gone. Queued tasks
+/// get new workers; tasks that were running fail with `ECANCELED`.
+fn revive(p: &Rc<Inner>) {
+    let queued: Vec<u64> = {
+        let mut st = p.shared.state.lock();
+        st.workers = 0;
+        st.idle = 0;
+        st.exits = 0;
+        let wanted = st.queue.len().min(st.maxsize);
+        while st.workers < wanted {
+            if start_worker(&p.shared, &mut st).is_err() {
+                break;
+            }
+        }
+        st.queue.iter().map(|(id, _)| *id).collect()
+    };
+    let me = Rc::as_ptr(p);
+    let lost: Vec<Box<dyn PendingOps>> = PENDING.with(|pending| {
+        let mut pending = pending.borrow_mut();
+        let ids: Vec<u64> = pending
+            .iter()
+            .filter(|(id, v)| v.pool_ptr() == me && !queued.contains(id))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| pending.remove(&id))
+            .collect()
+    });
+    for task in lost {
+        task.fail(std::io::Error::from_raw_os_error(libc::ECANCELED).into());
     }
 }

@@ -280,11 +280,19 @@ impl Loop {
     /// [`Error::SystemError`] if libev cannot create it.
     pub fn default_loop() -> Result<Loop> {
         install_syserr_cb();
+        // SAFETY: reading libev's global; loops are made on one thread.
+        let fresh = unsafe { ev::ev_default_loop_ptr.is_null() };
         // SAFETY: ev_default_loop may be called any time; it returns the
         // existing default loop or makes it.
         let ptr = unsafe { ev::ev_default_loop(ev::EVFLAG_AUTO) };
         if ptr.is_null() {
             return Err(Error::SystemError("ev_default_loop failed".into()));
+        }
+        if fresh {
+            // SIGCHLD is handled only once child watching is used (see
+            // `crate::os`), so a program keeps its own handler until then.
+            // SAFETY: the default loop was just made, on this thread.
+            unsafe { ev::gevent_ev_sigchld(ptr, 0) };
         }
         Ok(Loop::wrap(ptr, false, true))
     }
@@ -552,6 +560,15 @@ impl Loop {
         if let Ok(p) = self.raw_checked() {
             // SAFETY: p is live.
             unsafe { ev::ev_loop_fork(p) }
+        }
+    }
+
+    /// In a forked child: [`reinit`](Self::reinit) with libev's fork work
+    /// done now and the fork watchers queued now (see `src/c/ev_glue.c`).
+    pub(crate) fn reinit_now(&self) {
+        if let Ok(p) = self.raw_checked() {
+            // SAFETY: p is live; called from a greenlet, not while polling.
+            unsafe { ev::gevent_ev_loop_fork_now(p) }
         }
     }
 

@@ -31,6 +31,25 @@ impl std::fmt::Debug for LoopHandle {
 }
 
 impl LoopHandle {
+    /// Takes the handle's locks and keeps them, for `fork` (see
+    /// [`crate::os::fork`]): no worker thread holds them across the fork.
+    pub(crate) fn fork_lock(&self) {
+        std::mem::forget(self.0.queue.lock());
+        self.0.wake.fork_lock();
+    }
+
+    /// Releases [`fork_lock`](Self::fork_lock)'s locks.
+    ///
+    /// # Safety
+    /// Only after `fork_lock`, once, on the thread that forked.
+    pub(crate) unsafe fn fork_unlock(&self) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            self.0.wake.fork_unlock();
+            self.0.queue.force_unlock(Default::default());
+        }
+    }
+
     /// Queues `f` to run on the loop's thread, in its hub, at the loop's
     /// next iteration, and wakes the loop.
     ///

@@ -727,10 +727,17 @@ impl Watcher<ev::ev_child> {
                 "child watchers are only available on the default loop",
             ));
         }
+        crate::os::watch_children(lp)?;
+        Ok(Self::new_raw_child(lp, pid, trace))
+    }
+
+    /// A child watcher without switching child watching on (for
+    /// `crate::os` itself); `lp` must be the default loop.
+    pub(crate) fn new_raw_child(lp: &Loop, pid: i32, trace: bool) -> Self {
         let w = Self::make(lp, zeroed(), None, None);
         // SAFETY: inactive watcher.
         unsafe { ev::ev_child_set(w.raw(), pid, trace) };
-        Ok(w)
+        w
     }
 
     /// The pid watched (0 = any).
@@ -822,6 +829,22 @@ struct AsyncShared {
 pub struct AsyncSender(Arc<AsyncShared>);
 
 impl AsyncSender {
+    /// Takes the sender's lock and keeps it, for `fork` (see
+    /// [`crate::os::fork`]): no other thread holds it across the fork.
+    pub(crate) fn fork_lock(&self) {
+        std::mem::forget(self.0.target.lock());
+    }
+
+    /// Releases [`fork_lock`](Self::fork_lock)'s lock.
+    ///
+    /// # Safety
+    /// Only after `fork_lock`, once, on the thread that forked (in the
+    /// parent or the child).
+    pub(crate) unsafe fn fork_unlock(&self) {
+        // SAFETY: the caller's contract: locked by fork_lock, guard forgotten.
+        unsafe { self.0.target.force_unlock(Default::default()) };
+    }
+
     /// Wakes the watcher's loop; the watcher's callback runs there.
     pub fn send(&self) {
         let t = self.0.target.lock();
