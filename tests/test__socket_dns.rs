@@ -1,6 +1,6 @@
 //! Port of gevent's `src/gevent/tests/test__socket_dns.py`, offline subset:
-//! gevent's `getaddrinfo`, `gethostbyname`, `gethostbyname_ex` and
-//! `getnameinfo` give the same answers (or the same errors) as the C
+//! gevent's `getaddrinfo`, `gethostbyname`, `gethostbyname_ex`,
+//! `gethostbyaddr` and `getnameinfo` give the same answers (or the same errors) as the C
 //! library's functions called directly (gevent's "system" side,
 //! `monkey.get_original('socket', name)`), compared as gevent compares
 //! them, for `localhost`, numeric hosts and a bad address family.
@@ -209,6 +209,80 @@ fn real_gethostbyname_ex(host: &str) -> Outcome<(String, Vec<String>, Vec<String
     }
 }
 
+unsafe extern "C" {
+    fn gethostbyaddr_r(
+        addr: *const libc::c_void,
+        len: libc::socklen_t,
+        ty: libc::c_int,
+        ret: *mut libc::hostent,
+        buf: *mut libc::c_char,
+        buflen: libc::size_t,
+        result: *mut *mut libc::hostent,
+        h_errnop: *mut libc::c_int,
+    ) -> libc::c_int;
+}
+
+/// Python's `socket.gethostbyaddr(ip_address)`: the address as
+/// `setipaddr(AF_UNSPEC)` makes it (a numeric address as it is, a name
+/// through the first `getaddrinfo` answer), then `gethostbyaddr_r`:
+/// `(name, aliases, addresses)`.
+fn real_gethostbyaddr(host: &str) -> Outcome<(String, Vec<String>, Vec<String>)> {
+    let ip: IpAddr = match host.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => real_getaddrinfo(host, None, libc::AF_UNSPEC, 0, 0, 0)?[0]
+            .addr
+            .ip(),
+    };
+    let (bytes, family): (Vec<u8>, i32) = match ip {
+        IpAddr::V4(a) => (a.octets().to_vec(), libc::AF_INET),
+        IpAddr::V6(a) => (a.octets().to_vec(), libc::AF_INET6),
+    };
+    // SAFETY: a zeroed hostent is a valid out value.
+    let mut h: libc::hostent = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16384];
+    let mut result: *mut libc::hostent = std::ptr::null_mut();
+    let mut herr = 0;
+    // SAFETY: valid pointers and lengths.
+    let rc = unsafe {
+        gethostbyaddr_r(
+            bytes.as_ptr().cast(),
+            bytes.len() as libc::socklen_t,
+            family,
+            &mut h,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+            &mut herr,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return Err(Failure::H(herr, format!("gethostbyaddr_r: rc {rc}")));
+    }
+    // SAFETY: the hostent gethostbyaddr_r filled (its strings live in
+    // `buf`); its addresses are `h_length` bytes of `h_addrtype`.
+    unsafe {
+        let cstr = |p: *const libc::c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
+        let hname = cstr(h.h_name);
+        let mut aliases = Vec::new();
+        let mut a = h.h_aliases;
+        while !(*a).is_null() {
+            aliases.push(cstr(*a));
+            a = a.add(1);
+        }
+        let mut ips = Vec::new();
+        let mut p = h.h_addr_list;
+        while !(*p).is_null() {
+            let b = std::slice::from_raw_parts(*p as *const u8, h.h_length as usize);
+            ips.push(match h.h_addrtype {
+                libc::AF_INET => Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+                _ => Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap()).to_string(),
+            });
+            p = p.add(1);
+        }
+        Ok((hname, aliases, ips))
+    }
+}
+
 /// The system's `getnameinfo((host, port), flags)` for a numeric host.
 fn real_getnameinfo(addr: SocketAddr, flags: i32) -> Outcome<(String, String)> {
     let (storage, len) = match addr {
@@ -371,6 +445,15 @@ fn test_gethostbyname_ex(host: &str) {
     );
 }
 
+/// `_test('gethostbyaddr', host)`: the answers must be equal (gevent has
+/// no `_compare_results_gethostbyaddr`; with the system resolver it
+/// normalizes nothing).
+fn test_gethostbyaddr(host: &str) {
+    let real_result = real_gethostbyaddr(host);
+    let gevent_result = gevent_outcome(gevent_socket::gethostbyaddr(host));
+    assert_equal_results("gethostbyaddr", &real_result, &gevent_result, |_, _| false);
+}
+
 /// `_test('getnameinfo', (host, port), flags)` for a numeric host.
 fn test_getnameinfo(host: &str, port: u16, flags: i32) {
     let addr = SocketAddr::new(host.parse::<IpAddr>().unwrap(), port);
@@ -381,17 +464,12 @@ fn test_getnameinfo(host: &str, port: u16, flags: i32) {
 
 /// The tests `add(klass, hostname)` generates that the crate can run: the
 /// name of each is `test_<repr(hostname) with non-word runs as _>_<func>`.
+/// With a `$gethostbyaddr` name the host's reverse lookups are answered
+/// offline, and run: `test_<name>_gethostbyaddr`, and the
+/// `gethostbyaddr(ipaddr)` half of `test_<name>_gethostbyname`.
 macro_rules! add {
     ($class:literal, $host:literal, $getaddrinfo:ident, $gethostbyname:ident, $gethostbyname_ex:ident) => {
-        #[test]
-        fn $getaddrinfo() {
-            let _d = common::deadline(
-                concat!($class, "::", stringify!($getaddrinfo)),
-                common::TEST_DEADLINE,
-            );
-            // service 'http'
-            test_getaddrinfo($host, Some(80), 0);
-        }
+        add!(@common $class, $host, $getaddrinfo, $gethostbyname_ex);
 
         #[test]
         fn $gethostbyname() {
@@ -400,9 +478,44 @@ macro_rules! add {
                 common::TEST_DEADLINE,
             );
             let ipaddr = test_gethostbyname($host);
-            // gevent then compares gethostbyaddr(ipaddr): the crate has no
-            // gethostbyaddr.
+            // gevent then compares gethostbyaddr(ipaddr): a reverse lookup
+            // of this address is a DNS query (network).
             assert!(ipaddr.is_ok(), "{ipaddr:?}");
+        }
+    };
+    ($class:literal, $host:literal, $getaddrinfo:ident, $gethostbyname:ident, $gethostbyname_ex:ident, $gethostbyaddr:ident) => {
+        add!(@common $class, $host, $getaddrinfo, $gethostbyname_ex);
+
+        #[test]
+        fn $gethostbyname() {
+            let _d = common::deadline(
+                concat!($class, "::", stringify!($gethostbyname)),
+                common::TEST_DEADLINE,
+            );
+            let ipaddr = test_gethostbyname($host);
+            if let Ok(ipaddr) = ipaddr {
+                test_gethostbyaddr(&ipaddr);
+            }
+        }
+
+        #[test]
+        fn $gethostbyaddr() {
+            let _d = common::deadline(
+                concat!($class, "::", stringify!($gethostbyaddr)),
+                common::TEST_DEADLINE,
+            );
+            test_gethostbyaddr($host);
+        }
+    };
+    (@common $class:literal, $host:literal, $getaddrinfo:ident, $gethostbyname_ex:ident) => {
+        #[test]
+        fn $getaddrinfo() {
+            let _d = common::deadline(
+                concat!($class, "::", stringify!($getaddrinfo)),
+                common::TEST_DEADLINE,
+            );
+            // service 'http'
+            test_getaddrinfo($host, Some(80), 0);
         }
 
         #[test]
@@ -425,7 +538,8 @@ mod TestLocalhost {
         "localhost",
         test__localhost__getaddrinfo_http,
         test__localhost__gethostbyname,
-        test__localhost__gethostbyname_ex
+        test__localhost__gethostbyname_ex,
+        test__localhost__gethostbyaddr
     );
 }
 
@@ -451,7 +565,8 @@ mod Test127001 {
         "127.0.0.1",
         test__127_0_0_1__getaddrinfo_http,
         test__127_0_0_1__gethostbyname,
-        test__127_0_0_1__gethostbyname_ex
+        test__127_0_0_1__gethostbyname_ex,
+        test__127_0_0_1__gethostbyaddr
     );
 
     #[test]
@@ -522,15 +637,17 @@ mod Test_getnameinfo_127001 {
 }
 
 // Not ported:
-// - Every `test_*_gethostbyaddr`, and the `gethostbyaddr(ipaddr)` half of
-//   the `test_*_gethostbyname` tests: the crate has no gethostbyaddr.
+// - Test1234.test__1_2_3_4__gethostbyaddr, and the `gethostbyaddr(ipaddr)`
+//   half of Test1234.test__1_2_3_4__gethostbyname: a reverse lookup of
+//   1.2.3.4 is a DNS query (network). The gethostbyaddr tests of the
+//   classes below that are not ported either resolve through DNS too.
 // - TestLocalhost.test__localhost__getnameinfo, Test1234's and
 //   TestLocalhost's other getnameinfo tests: `getnameinfo(('localhost',
 //   80), 0)` passes a name (Python resolves it with AI_NUMERICHOST and
 //   fails); the crate's getnameinfo takes a SocketAddr. For 1.2.3.4 it is
 //   a reverse DNS lookup (network).
 // - TestLocalhost's `ip6-localhost` tests: that name is not in this
-//   machine's /etc/hosts, so resolving it would query DNS.
+//   machine's /etc/hosts (nor is `::1`), so resolving it would query DNS.
 // - TestTypeError (None, 25 as host), TestInvalidPort (port -1, None, 'x',
 //   65536), Test_getnameinfo_fail.test_port_string, TestFamily.test_badtype
 //   (service 'x'): Python argument type/overflow checks; the crate's host
@@ -539,7 +656,9 @@ mod Test_getnameinfo_127001 {
 //   55555555)` passes a name; see above.
 // - TestHostname (the machine's hostname), TestNonexistent, TestBadName,
 //   TestBadIP ('1.2.3.400' is not numeric: it is looked up), TestBroadcast
-//   ('<broadcast>' is a Python-only alias; the C library looks it up),
+//   (Python's `'<broadcast>'` alias only names the address: getaddrinfo
+//   and gethostbyname_ex look the name up, gethostbyaddr reverses
+//   255.255.255.255, which this /etc/hosts does not list),
 //   TestEtcHosts (gevent's own hosts file, looked up by the system),
 //   TestGeventOrg, TestFamily.test_inet/test_unspec, Test_getaddrinfo,
 //   TestInternational, TestInterrupted_gethostbyname,
