@@ -216,6 +216,9 @@ impl ThreadPool {
     /// Starts or stops threads until `size` run (gevent's `size = n`);
     /// a stopped thread finishes its task first.
     ///
+    /// # Blocking
+    /// When shrinking, until the surplus threads have exited.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] above [`maxsize`](Self::maxsize);
     /// [`Error::Io`] if a thread cannot be started.
@@ -238,6 +241,11 @@ impl ThreadPool {
         } else {
             st.exits += live - size;
             self.0.shared.work.notify_all();
+            drop(st);
+            // As gevent: wait (cooperatively) until they are gone.
+            while self.size() > size {
+                crate::sleep(0.001)?;
+            }
         }
         Ok(())
     }

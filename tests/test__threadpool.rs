@@ -572,6 +572,33 @@ mod TestRefCount {
     }
 }
 
+#[allow(non_snake_case)]
+mod TestSize {
+    use super::*;
+
+    #[test]
+    fn test() {
+        let _d = common::deadline("TestSize::test", common::TEST_DEADLINE);
+        let pool = ThreadPool::new(2).unwrap();
+        assert_eq!(pool.size(), 0);
+        pool.set_size(1).unwrap();
+        assert_eq!(pool.size(), 1);
+        pool.set_size(2).unwrap();
+        assert_eq!(pool.size(), 2);
+        pool.set_size(1).unwrap();
+        assert_eq!(pool.size(), 1);
+
+        // `pool.size = -1` (ValueError) cannot be written: the size is a
+        // usize.
+        assert!(matches!(pool.set_size(3), Err(Error::InvalidArgument(_))));
+
+        pool.set_size(0).unwrap();
+        assert_eq!(pool.size(), 0);
+        pool.set_size(2).unwrap();
+        assert_eq!(pool.size(), 2);
+    }
+}
+
 // Not ported:
 // - TestPool*.test_greenlet_class: Python worker-greenlet class and repr,
 //   `format_run_info`.
@@ -583,12 +610,6 @@ mod TestRefCount {
 // - TestErrorInIterator.test, test_unordered: an iterator that raises; a
 //   Rust iterator cannot raise (`map`, `imap_unordered` take any
 //   IntoIterator of plain items).
-// - TestSize.test: fails: after `set_size(2)`, `set_size(1)` returns
-//   before the extra thread has exited, so `size()` right after is still
-//   2 (`left: 2, right: 1` at `pool.set_size(1).unwrap();
-//   assert_eq!(pool.size(), 1);`); gevent's `size = n` setter sleeps until
-//   the surplus threads are gone, so `pool.size` reads n when it returns.
-//   Reported.
 // - TestTPE (test_map, test_future, test_future_wait_module_function,
 //   test_future_wait_gevent_function): ThreadPoolExecutor and
 //   concurrent.futures; the crate has neither.
