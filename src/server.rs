@@ -28,10 +28,38 @@
 //! while the pool is full. [`stop`](StreamServer::stop) closes the
 //! listener, then joins the handlers (with a pool) and kills those left.
 //!
+//! # One server per core
+//! gevent uses several cores by forking processes; here a hub is
+//! per-thread, so run one thread per core, each with its own hub and its
+//! own server on the same port with [`StreamServer::set_reuse_port`]: the
+//! kernel spreads the connections over the listeners (`SO_REUSEPORT`).
+//!
+//! ```
+//! use gevent::server::StreamServer;
+//!
+//! // Claim a free port first (reuse_port lets the servers share it).
+//! let probe = gevent::socket::Socket::new(libc::AF_INET, libc::SOCK_STREAM)?;
+//! probe.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+//! probe.bind("127.0.0.1:0")?;
+//! let port = probe.getsockname()?.unwrap().port();
+//! let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+//! let workers: Vec<_> = (0..cores)
+//!     .map(|_| {
+//!         std::thread::spawn(move || -> gevent::Result<()> {
+//!             let server = StreamServer::new(("127.0.0.1", port), |sock, _| sock.sendall(b"hi"));
+//!             server.set_reuse_port(true);
+//!             server.start()?;
+//!             gevent::sleep(0.2)?; // serve_forever() in a real program
+//!             server.stop(None)
+//!         })
+//!     })
+//!     .collect();
+//! # for w in workers { w.join().unwrap()?; }
+//! # Ok::<(), gevent::Error>(())
+//! ```
+//!
 //! # Differences from gevent
 //! There is no SSL.
-//! One server per core: run a thread per core, each with its own hub and
-//! a server on the same port with [`StreamServer::set_reuse_port`].
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;

@@ -205,3 +205,198 @@ fn datagram_server_answers_every_datagram() {
     assert!(!server.started());
     assert!(server.sendto(b"x", addr).is_err());
 }
+
+/// One hub and one server per thread on one port (`set_reuse_port`): the
+/// kernel spreads the connections, and every one is served.
+#[test]
+fn one_server_per_thread_on_one_port_with_reuse_port() {
+    use std::io::Read;
+    use std::sync::mpsc;
+
+    let probe = gevent::socket::Socket::new(libc::AF_INET, libc::SOCK_STREAM).unwrap();
+    probe
+        .setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)
+        .unwrap();
+    probe.bind("127.0.0.1:0").unwrap();
+    let port = probe.getsockname().unwrap().unwrap().port();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let stop_rx = std::sync::Arc::new(std::sync::Mutex::new(stop_rx));
+    let threads: Vec<_> = (0..2u8)
+        .map(|i| {
+            let (ready, stop) = (ready_tx.clone(), stop_rx.clone());
+            std::thread::spawn(move || -> gevent::Result<()> {
+                let server =
+                    StreamServer::new(("127.0.0.1", port), move |s, _| s.sendall(&[b'0' + i]));
+                server.set_reuse_port(true);
+                server.start()?;
+                ready.send(()).unwrap();
+                // Serve until told to stop (polling the std channel).
+                while stop.lock().unwrap().try_recv().is_err() {
+                    gevent::sleep(0.005)?;
+                }
+                server.stop(None)
+            })
+        })
+        .collect();
+    for _ in 0..2 {
+        ready_rx.recv().unwrap();
+    }
+    drop(probe);
+    let mut seen = [0usize; 2];
+    for _ in 0..40 {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+        seen[(b[0] - b'0') as usize] += 1;
+    }
+    for _ in 0..2 {
+        stop_tx.send(()).unwrap();
+    }
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(seen[0] + seen[1], 40);
+    // The kernel hashes each connection to a listener: with 40, both
+    // get some unless chance is 1 in 2^39 against it.
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+}
+
+const EMFILE_CHILD: &str = "GEVENT_TEST_EMFILE_CHILD";
+
+/// Out of fds (`EMFILE`), the server refuses the pending connections
+/// (their clients read end of stream instead of hanging), reports the
+/// error, and serves again once fds are free. The server runs in a child
+/// process with a low `RLIMIT_NOFILE`; the clients are this process's.
+#[test]
+fn out_of_fds_the_server_refuses_pending_clients_and_keeps_serving() {
+    use std::io::{BufRead, Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let _d = common::deadline("emfile", common::TEST_DEADLINE);
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "emfile_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(EMFILE_CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let port: u16 = loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
+        // The harness's "test emfile_child ... " may precede it.
+        if let Some((_, p)) = line.trim().rsplit_once("port ") {
+            break p.parse().unwrap();
+        }
+    };
+    let connect = || {
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        c
+    };
+    // Served while fds last (each handler holds its connection open).
+    let mut served = Vec::new();
+    let mut refused = 0;
+    for _ in 0..40 {
+        let mut c = connect();
+        let mut b = [0u8; 2];
+        match c.read(&mut b) {
+            Ok(2) => served.push(c),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("a client was left hanging")
+            }
+            // End of stream or a reset: refused, not left hanging.
+            Ok(0) | Err(_) => {
+                refused += 1;
+                if refused == 3 {
+                    break;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(!served.is_empty(), "nothing was served");
+    assert_eq!(refused, 3, "never ran out of fds ({} served)", served.len());
+    // Free the handlers' fds: the server serves again.
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "release").unwrap();
+    drop(served);
+    let t0 = std::time::Instant::now();
+    loop {
+        let mut c = connect();
+        let mut b = [0u8; 2];
+        if matches!(c.read(&mut b), Ok(2)) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the server did not recover"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("Too many open files"),
+        "the error was not reported: {err}"
+    );
+}
+
+#[test]
+#[ignore = "child process of out_of_fds_the_server_refuses_pending_clients_and_keeps_serving"]
+fn emfile_child() {
+    if std::env::var(EMFILE_CHILD).is_err() {
+        return;
+    }
+    let open_fds = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+    let limit = libc::rlimit {
+        rlim_cur: open_fds + 16,
+        rlim_max: open_fds + 16,
+    };
+    // SAFETY: lowers this child process's own fd limit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let release = gevent::event::Event::new();
+    let r = release.clone();
+    let server = StreamServer::new("127.0.0.1:0", move |sock, _| {
+        sock.sendall(b"hi")?;
+        r.wait()?;
+        Ok(())
+    });
+    server.start().unwrap();
+    println!("port {}", server.server_port().unwrap());
+    // Wait for the parent's "release" on stdin, then for stdin to close.
+    gevent::os::make_nonblocking(0).unwrap();
+    let line = gevent::os::nb_read(0, 100).unwrap();
+    assert!(String::from_utf8_lossy(&line).contains("release"));
+    release.set();
+    while !gevent::os::nb_read(0, 100).unwrap().is_empty() {}
+    server.stop(None).unwrap();
+}

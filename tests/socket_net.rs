@@ -434,3 +434,42 @@ fn close_reuse_child() {
     drop((r_peer, sel_peer, wr_peer, fillers, full));
     println!("close reuse child: ok");
 }
+
+#[test]
+fn a_peer_reset_is_econnreset_and_writing_after_it_epipe() {
+    let _d = common::deadline("peer_reset", common::TEST_DEADLINE);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = l.accept().unwrap();
+    let reader = {
+        let s = s.socket().clone();
+        spawn(move || s.recv(10))
+    };
+    sleep(0.01).unwrap();
+    // Close with SO_LINGER {on, 0}: the kernel sends a reset.
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid fd and a linger struct of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            c.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    drop(c);
+    let e = reader.get().unwrap_err();
+    assert_eq!(errno(&e), Some(libc::ECONNRESET), "{e:?}");
+    // The connection is gone: a write fails (EPIPE, no SIGPIPE) instead of
+    // losing the data silently.
+    let e = s.socket().sendall(b"lost?").unwrap_err();
+    assert!(
+        matches!(errno(&e), Some(libc::EPIPE | libc::ECONNRESET)),
+        "{e:?}"
+    );
+}
