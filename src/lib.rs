@@ -108,6 +108,7 @@ pub mod config;
 pub mod core;
 mod error;
 pub mod event;
+mod forksafe;
 pub mod greenlet;
 pub mod hub;
 pub mod libev;

@@ -33,7 +33,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::Mutex;
+use crate::forksafe::Mutex;
 
 use crate::core::{Child, Loop};
 use crate::error::{Error, Result};
@@ -200,20 +200,14 @@ fn take_reaped_peek(pid: i32) -> bool {
 /// # Errors
 /// [`Error::Io`] from `fork(2)` (`EAGAIN`, `ENOMEM`).
 pub fn fork() -> Result<i32> {
-    let quiesced = crate::threadpool::before_fork();
     // SAFETY: fork(2) itself; the pools' locks are held by this thread
     // across it, so no worker holds them in the child.
-    let pid = unsafe { libc::fork() };
+    let pid = crate::threadpool::with_quiesced(|| unsafe { libc::fork() });
     if pid < 0 {
-        let e = io::Error::last_os_error();
-        quiesced.release();
-        return Err(e.into());
+        return Err(io::Error::last_os_error().into());
     }
     if pid == 0 {
-        quiesced.in_child();
-        reinit_loop();
-    } else {
-        quiesced.release();
+        reinit();
     }
     Ok(pid)
 }

@@ -34,11 +34,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
-
 use crate::core::LoopHandle;
 use crate::error::{Error, Result};
 use crate::event::{AsyncResult, Event};
+use crate::forksafe::{Condvar, Mutex};
 use crate::hub::{Hub, get_hub};
 
 /// How long a worker waits for a task before it exits (gevent's
@@ -88,7 +87,8 @@ pub struct ThreadPool(Rc<Inner>);
 struct Inner {
     hub: Hub,
     handle: LoopHandle,
-    shared: Arc<Shared>,
+    /// Replaced in a forked child whose copy a dead thread may hold.
+    shared: RefCell<Arc<Shared>>,
     /// Tasks submitted and not yet completed.
     unfinished: Cell<usize>,
     /// Set while no task is unfinished (for `join`).
@@ -96,15 +96,21 @@ struct Inner {
 }
 
 impl Inner {
+    /// The part the workers share.
+    fn shared(&self) -> Arc<Shared> {
+        self.shared.borrow().clone()
+    }
+
     /// Refuses new tasks, drops the queued ones and fails their results
     /// with `GreenletExit`; running tasks finish.
     fn close(&self) {
+        let shared = self.shared();
         let dropped: Vec<(u64, Job)> = {
-            let mut st = self.shared.state.lock();
+            let mut st = shared.state.lock();
             st.closing = true;
             st.queue.drain(..).collect()
         };
-        self.shared.work.notify_all();
+        shared.work.notify_all();
         for (id, job) in dropped {
             drop(job);
             if let Some(p) = PENDING.with(|p| p.borrow_mut().remove(&id)) {
@@ -156,7 +162,7 @@ impl ThreadPool {
         let pool = ThreadPool(Rc::new(Inner {
             hub,
             handle,
-            shared: Arc::new(Shared {
+            shared: RefCell::new(Arc::new(Shared {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
                     workers: 0,
@@ -166,7 +172,7 @@ impl ThreadPool {
                     closing: false,
                 }),
                 work: Condvar::new(),
-            }),
+            })),
             unfinished: Cell::new(0),
             all_done,
         }));
@@ -188,7 +194,7 @@ impl ThreadPool {
 
     /// The most threads the pool runs.
     pub fn maxsize(&self) -> usize {
-        self.0.shared.state.lock().maxsize
+        self.0.shared().state.lock().maxsize
     }
 
     /// Changes the most threads (gevent's `maxsize = n`): running tasks
@@ -198,19 +204,20 @@ impl ThreadPool {
     /// # Errors
     /// [`Error::Io`] if a thread cannot be started.
     pub fn set_maxsize(&self, maxsize: usize) -> Result<()> {
-        let mut st = self.0.shared.state.lock();
+        let shared = self.0.shared();
+        let mut st = shared.state.lock();
         st.maxsize = maxsize;
-        self.0.shared.work.notify_all();
+        shared.work.notify_all();
         let wanted = st.queue.len().min(maxsize);
         while st.workers < wanted {
-            start_worker(&self.0.shared, &mut st)?;
+            start_worker(&shared, &mut st)?;
         }
         Ok(())
     }
 
     /// Threads running now (gevent's `size`).
     pub fn size(&self) -> usize {
-        self.0.shared.state.lock().workers
+        self.0.shared().state.lock().workers
     }
 
     /// Starts or stops threads until `size` run (gevent's `size = n`);
@@ -223,7 +230,8 @@ impl ThreadPool {
     /// [`Error::InvalidArgument`] above [`maxsize`](Self::maxsize);
     /// [`Error::Io`] if a thread cannot be started.
     pub fn set_size(&self, size: usize) -> Result<()> {
-        let mut st = self.0.shared.state.lock();
+        let shared = self.0.shared();
+        let mut st = shared.state.lock();
         if size > st.maxsize {
             return Err(Error::invalid(format!(
                 "size {size} is above maxsize {}",
@@ -236,11 +244,11 @@ impl ThreadPool {
             let keep = (size - live).min(st.exits);
             st.exits -= keep;
             while st.workers - st.exits < size {
-                start_worker(&self.0.shared, &mut st)?;
+                start_worker(&shared, &mut st)?;
             }
         } else {
             st.exits += live - size;
-            self.0.shared.work.notify_all();
+            shared.work.notify_all();
             drop(st);
             // As gevent: wait (cooperatively) until they are gone.
             while self.size() > size {
@@ -293,15 +301,16 @@ impl ThreadPool {
             let _ = handle.run_callback_threadsafe(move || complete::<R>(id, outcome));
         });
         {
-            let mut st = self.0.shared.state.lock();
+            let shared = self.0.shared();
+            let mut st = shared.state.lock();
             if st.closing {
                 return Err(Error::invalid("the thread pool was killed"));
             }
             st.queue.push_back((id, job));
             if st.idle > 0 {
-                self.0.shared.work.notify_one();
+                shared.work.notify_one();
             } else if st.workers < st.maxsize
-                && let Err(e) = start_worker(&self.0.shared, &mut st)
+                && let Err(e) = start_worker(&shared, &mut st)
             {
                 st.queue.pop_back();
                 return Err(e);
@@ -647,7 +656,8 @@ fn worker(shared: &Shared) {
             continue;
         }
         st.idle += 1;
-        let timed_out = shared.work.wait_for(&mut st, IDLE_TIMEOUT).timed_out();
+        let (guard, timed_out) = shared.work.wait_timeout(st, IDLE_TIMEOUT);
+        st = guard;
         st.idle -= 1;
         if timed_out && st.queue.is_empty() {
             break;
@@ -682,58 +692,32 @@ impl Hub {
     }
 }
 
-/// The locks of this thread's pools, held across `fork` (see
-/// [`crate::os::fork`]).
-pub(crate) struct Quiesced {
-    pools: Vec<Rc<Inner>>,
-}
-
-/// Takes every lock a worker thread of this thread's pools may hold (the
-/// pool's queue, its hub's callback queue), waiting for workers that hold
-/// one now; held until [`Quiesced::release`] or [`Quiesced::in_child`].
-pub(crate) fn before_fork() -> Quiesced {
+/// Runs `f` (the `fork`) holding every lock a worker thread of this
+/// thread's pools may take (each pool's queue, its hub's callback queue),
+/// after waiting for workers that hold one now; so that in the child no
+/// lock is held by a thread that does not exist there.
+pub(crate) fn with_quiesced<R>(f: impl FnOnce() -> R) -> R {
     let pools: Vec<Rc<Inner>> = POOLS.with(|p| {
         p.borrow()
             .iter()
             .filter_map(std::rc::Weak::upgrade)
             .collect()
     });
-    for p in &pools {
-        std::mem::forget(p.shared.state.lock());
-        p.handle.fork_lock();
-    }
-    Quiesced { pools }
-}
-
-impl Quiesced {
-    fn unlock(&self) {
-        for p in &self.pools {
-            // SAFETY: locked by before_fork on this thread, guards
-            // forgotten; released once (release and in_child consume self).
-            unsafe {
-                p.handle.fork_unlock();
-                p.shared.state.force_unlock(Default::default());
+    fn hold<R>(pools: &[Rc<Inner>], f: impl FnOnce() -> R) -> R {
+        match pools.split_first() {
+            None => f(),
+            Some((p, rest)) => {
+                let shared = p.shared();
+                let _state = shared.state.lock();
+                p.handle.hold(|| hold(rest, f))
             }
         }
     }
-
-    /// In the parent: let the workers go on.
-    pub(crate) fn release(self) {
-        self.unlock();
-    }
-
-    /// In the child: unlock, and give the pools new workers.
-    pub(crate) fn in_child(self) {
-        self.unlock();
-        for p in &self.pools {
-            revive(p);
-        }
-    }
+    hold(&pools, f)
 }
 
-/// After a fork made without [`before_fork`] (`gevent::os::reinit`): the
-/// locks may be held by threads that do not exist here; free them, then
-/// revive the pools.
+/// In a forked child: every pool of this thread gets new workers (see
+/// [`revive`]).
 pub(crate) fn after_fork_in_child() {
     let pools: Vec<Rc<Inner>> = POOLS.with(|p| {
         p.borrow()
@@ -742,31 +726,45 @@ pub(crate) fn after_fork_in_child() {
             .collect()
     });
     for p in &pools {
-        if p.shared.state.is_locked() {
-            // SAFETY: in the child only the forking thread exists, so the
-            // owner of this lock is gone and can never release it.
-            unsafe { p.shared.state.force_unlock(Default::default()) };
-        }
         revive(p);
     }
 }
 
-/// In a forked child: the pool's worker threads are gone. Queued tasks
+/// In a forked child the pool's worker threads are gone: the pool gets a
+/// fresh shared part (a dead thread may hold the old one's lock, if the
+/// fork was not made by [`crate::os::fork`]) with the queued tasks, which
 /// get new workers; tasks that were running fail with `ECANCELED`.
 fn revive(p: &Rc<Inner>) {
-    let queued: Vec<u64> = {
-        let mut st = p.shared.state.lock();
-        st.workers = 0;
-        st.idle = 0;
-        st.exits = 0;
+    let old = p.shared();
+    let (queue, maxsize, closing) = match old.state.try_lock() {
+        Some(mut st) => (std::mem::take(&mut st.queue), st.maxsize, st.closing),
+        // Held by a thread that is not in this process: its queue is lost.
+        None => (VecDeque::new(), DEFAULT_SIZE, false),
+    };
+    let queued: Vec<u64> = queue.iter().map(|(id, _)| *id).collect();
+    let fresh = Arc::new(Shared {
+        state: Mutex::new(State {
+            queue,
+            workers: 0,
+            idle: 0,
+            maxsize,
+            exits: 0,
+            closing,
+        }),
+        work: Condvar::new(),
+    });
+    {
+        let mut st = fresh.state.lock();
         let wanted = st.queue.len().min(st.maxsize);
         while st.workers < wanted {
-            if start_worker(&p.shared, &mut st).is_err() {
+            if start_worker(&fresh, &mut st).is_err() {
                 break;
             }
         }
-        st.queue.iter().map(|(id, _)| *id).collect()
-    };
+    }
+    // The old part may still be locked: it is never touched again.
+    std::mem::forget(old);
+    *p.shared.borrow_mut() = fresh;
     let me = Rc::as_ptr(p);
     let lost: Vec<Box<dyn PendingOps>> = PENDING.with(|pending| {
         let mut pending = pending.borrow_mut();

@@ -165,6 +165,10 @@ fn fork_child() {
     os::make_nonblocking(r).unwrap();
     let pid = gevent::fork().unwrap();
     if pid == 0 {
+        // A stuck child must not outlive the test (no deadline thread
+        // survives the fork).
+        // SAFETY: alarm(2) on this process.
+        unsafe { libc::alarm(20) };
         // The child: the loop, the pool and the resolver work.
         let report = (|| -> gevent::Result<String> {
             sleep(0.01)?;
@@ -222,6 +226,10 @@ fn fork_and_watch_child() {
     })))
     .unwrap();
     if pid == 0 {
+        // A stuck child must not outlive the test (no deadline thread
+        // survives the fork).
+        // SAFETY: alarm(2) on this process.
+        unsafe { libc::alarm(20) };
         sleep(0.1).unwrap();
         // SAFETY: leave the forked child at once.
         unsafe { libc::_exit(7) };
@@ -257,6 +265,10 @@ fn fork_watcher_child() {
     hub.threadpool().unwrap().apply(|| ()).unwrap();
     let pid = gevent::fork().unwrap();
     if pid == 0 {
+        // A stuck child must not outlive the test (no deadline thread
+        // survives the fork).
+        // SAFETY: alarm(2) on this process.
+        unsafe { libc::alarm(20) };
         for _ in 0..3 {
             sleep(0.001).unwrap();
         }
@@ -271,4 +283,47 @@ fn fork_watcher_child() {
     );
     assert_eq!(hits.get(), 0, "and not in the parent");
     println!("fork_watcher_child: ok");
+}
+
+#[test]
+fn fork_while_workers_finish_tasks_leaves_no_lock_behind() {
+    in_child("fork_stress_child");
+}
+
+/// Forks 20 times while the pool's workers keep finishing tasks (posting
+/// completions to the hub); every child must get a working pool at once.
+#[test]
+#[ignore = "child process of fork_while_workers_finish_tasks_leaves_no_lock_behind"]
+fn fork_stress_child() {
+    if !is_child() {
+        return;
+    }
+    let _d = common::deadline("fork_stress", 60.0);
+    let pool = gevent::threadpool::ThreadPool::new(4).unwrap();
+    for round in 0..20 {
+        let busy: Vec<_> = (0..8)
+            .map(|i| {
+                pool.spawn(move || std::thread::sleep(std::time::Duration::from_micros(200 * i)))
+                    .unwrap()
+            })
+            .collect();
+        sleep(0.0005 * (round % 4) as f64).unwrap();
+        let pid = gevent::fork().unwrap();
+        if pid == 0 {
+            // A stuck child must not outlive the test (no deadline thread
+            // survives the fork).
+            // SAFETY: alarm(2) on this process.
+            unsafe { libc::alarm(20) };
+            let ok = pool.apply(|| 6 * 7).map(|v| v == 42).unwrap_or(false);
+            // SAFETY: leave the forked child at once.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let (_, status) = waitpid(pid, 0).unwrap();
+        assert!(libc::WIFEXITED(status), "round {round}: {status:#x}");
+        assert_eq!(libc::WEXITSTATUS(status), 0, "round {round}");
+        for r in busy {
+            r.get().unwrap();
+        }
+    }
+    println!("fork_stress_child: ok");
 }

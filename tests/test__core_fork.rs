@@ -51,6 +51,8 @@ mod Test {
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         let child = gevent::fork().unwrap();
         if child == 0 {
+            // SAFETY: alarm(2) on this process: a stuck child dies.
+            unsafe { libc::alarm(20) };
             // libev runs fork watchers at the start of a loop iteration; two
             // sleeps get round to it, as in gevent's test.
             gevent::sleep(0.001).unwrap();

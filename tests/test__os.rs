@@ -118,6 +118,8 @@ mod TestForkAndWatch {
             assert_eq!(got, pid);
             println!("waitpid_all: ok");
         } else {
+            // SAFETY: alarm(2) on this process: a stuck child dies.
+            unsafe { libc::alarm(20) };
             // gevent sleeps 2 s in the child; 0.2 s proves the same.
             gevent::sleep(0.2).unwrap();
             // SAFETY: leave the forked child at once.

@@ -2,11 +2,11 @@
 //! `loop.run_callback_threadsafe`): a mutex-protected queue plus an
 //! `ev_async` watcher that wakes the loop, which then runs the queued
 //! closures in its own thread. Rust has no GIL, so the queue is a real
-//! `parking_lot::Mutex`.
+//! mutex (std's, which survives `fork`: see `crate::forksafe`).
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use crate::forksafe::Mutex;
 
 use super::{AsyncSender, Loop};
 use crate::error::{Error, Result};
@@ -31,23 +31,12 @@ impl std::fmt::Debug for LoopHandle {
 }
 
 impl LoopHandle {
-    /// Takes the handle's locks and keeps them, for `fork` (see
-    /// [`crate::os::fork`]): no worker thread holds them across the fork.
-    pub(crate) fn fork_lock(&self) {
-        std::mem::forget(self.0.queue.lock());
-        self.0.wake.fork_lock();
-    }
-
-    /// Releases [`fork_lock`](Self::fork_lock)'s locks.
-    ///
-    /// # Safety
-    /// Only after `fork_lock`, once, on the thread that forked.
-    pub(crate) unsafe fn fork_unlock(&self) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            self.0.wake.fork_unlock();
-            self.0.queue.force_unlock(Default::default());
-        }
+    /// Runs `f` holding the handle's locks, so that no worker thread
+    /// holds them across a `fork` made inside `f` (see
+    /// [`crate::os::fork`]).
+    pub(crate) fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _queue = self.0.queue.lock();
+        self.0.wake.hold(f)
     }
 
     /// Queues `f` to run on the loop's thread, in its hub, at the loop's

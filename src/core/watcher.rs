@@ -820,7 +820,7 @@ plain!(ev::ev_cleanup);
 
 struct AsyncShared {
     /// (loop, watcher) while the watcher exists; None afterwards.
-    target: Mutex<Option<(usize, usize)>>,
+    target: crate::forksafe::Mutex<Option<(usize, usize)>>,
 }
 
 /// Wakes an [`Async`] watcher from any thread (`ev_async_send`). Sending
@@ -829,20 +829,11 @@ struct AsyncShared {
 pub struct AsyncSender(Arc<AsyncShared>);
 
 impl AsyncSender {
-    /// Takes the sender's lock and keeps it, for `fork` (see
-    /// [`crate::os::fork`]): no other thread holds it across the fork.
-    pub(crate) fn fork_lock(&self) {
-        std::mem::forget(self.0.target.lock());
-    }
-
-    /// Releases [`fork_lock`](Self::fork_lock)'s lock.
-    ///
-    /// # Safety
-    /// Only after `fork_lock`, once, on the thread that forked (in the
-    /// parent or the child).
-    pub(crate) unsafe fn fork_unlock(&self) {
-        // SAFETY: the caller's contract: locked by fork_lock, guard forgotten.
-        unsafe { self.0.target.force_unlock(Default::default()) };
+    /// Runs `f` holding the sender's lock (for `fork`, see
+    /// [`crate::os::fork`]).
+    pub(crate) fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _target = self.0.target.lock();
+        f()
     }
 
     /// Wakes the watcher's loop; the watcher's callback runs there.
@@ -867,7 +858,7 @@ impl Watcher<ev::ev_async> {
     pub(crate) fn new_async(lp: &Loop) -> Result<Self> {
         let l = lp.raw_checked()?;
         let shared = Arc::new(AsyncShared {
-            target: Mutex::new(None),
+            target: crate::forksafe::Mutex::new(None),
         });
         let w = Self::make(lp, zeroed(), None, Some(shared.clone()));
         // SAFETY: inactive watcher.
