@@ -147,12 +147,13 @@ fn read_timeout_is_per_wait_and_zero_is_refused() {
 fn read_deadline_is_absolute_and_fails_even_when_data_is_ready() {
     let _d = common::deadline("deadline", common::TEST_DEADLINE);
     let (a, mut b) = UnixStream::pair().unwrap();
+    let k = common::time_scale();
     let t0 = Instant::now();
-    a.set_read_deadline(Some(t0 + Duration::from_millis(100)));
+    a.set_read_deadline(Some(t0 + Duration::from_secs_f64(0.1 * k)));
     // Three reads that each would wait 40 ms share one 100 ms deadline.
     let writer = spawn(move || -> gevent::Result<UnixStream> {
         for _ in 0..2 {
-            sleep(0.04)?;
+            sleep(0.04 * k)?;
             b.write_all(b"x")?;
         }
         Ok(b)
@@ -162,7 +163,7 @@ fn read_deadline_is_absolute_and_fails_even_when_data_is_ready() {
     assert_eq!((&a).read(&mut buf).unwrap(), 1);
     let e = (&a).read(&mut buf).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e:?}");
-    common::assert_between(common::elapsed(t0), 0.09, 0.6);
+    common::assert_between(common::elapsed(t0), 0.09 * k, 0.6 * k);
     // Past the deadline a read fails at once even with data ready.
     let mut b = writer.take().unwrap();
     b.write_all(b"y").unwrap();

@@ -18,7 +18,7 @@ fn spawn_and_apply_return_results_while_the_loop_runs() {
     let pool = ThreadPool::new(2).unwrap();
     let slow = pool
         .spawn(|| {
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_secs_f64(0.05 * common::time_scale()));
             "slow"
         })
         .unwrap();

@@ -142,6 +142,12 @@ pub fn scaled(n: usize) -> usize {
     if slow_run() { (n / 50).max(100) } else { n }
 }
 
+/// How much longer timing windows are in a [`slow_run`] (20x), for tests
+/// whose order of events depends on them.
+pub fn time_scale() -> f64 {
+    if slow_run() { 20.0 } else { 1.0 }
+}
+
 /// True in an AddressSanitizer build (the documented command sets
 /// `GEVENT_TEST_SANITIZER=address`): tests that lower `RLIMIT_AS` cannot
 /// run there, since ASan reserves terabytes of shadow memory.
