@@ -365,10 +365,84 @@ impl io::Write for WriteHalf {
     }
 }
 
+/// What both listener types share: `accept`, `incoming`, the address,
+/// the deadline, non-blocking mode.
+macro_rules! listener_common {
+    ($ty:ident, $stream:ident, $addr:ty, $conv:path, $incoming:ident) => {
+        impl $ty {
+            /// Waits for a connection.
+            ///
+            /// # Errors
+            /// [`Error::Timeout`] past the deadline; [`Error::Io`]
+            /// (`EBADF` when closed meanwhile, `EMFILE`).
+            pub fn accept(&self) -> Result<($stream, $addr)> {
+                let (s, peer) = self.0.accept_address()?;
+                s.settimeout(None::<f64>)?;
+                Ok(($stream(s), $conv(peer)?))
+            }
+
+            /// The connections, one `accept` per item (never `None`).
+            pub fn incoming(&self) -> $incoming<'_> {
+                $incoming(self)
+            }
+
+            /// The bound address (the real port after binding port 0).
+            ///
+            /// # Errors
+            /// [`Error::Io`] once closed.
+            pub fn local_addr(&self) -> Result<$addr> {
+                $conv(self.0.local_address()?)
+            }
+
+            /// `accept` fails with [`Error::Timeout`] from `deadline` on.
+            pub fn set_deadline(&self, deadline: Option<Instant>) {
+                self.0.set_deadline_of(READ, deadline);
+            }
+
+            /// Non-blocking mode: `accept` returns `Err(Io(EAGAIN))`
+            /// instead of waiting.
+            pub fn set_nonblocking(&self, on: bool) {
+                self.0.setblocking(!on);
+            }
+
+            /// The socket underneath.
+            pub fn socket(&self) -> &Socket {
+                &self.0
+            }
+        }
+
+        #[doc = concat!("[`", stringify!($ty), "::incoming`].")]
+        #[derive(Debug)]
+        pub struct $incoming<'a>(&'a $ty);
+
+        impl Iterator for $incoming<'_> {
+            type Item = Result<$stream>;
+
+            fn next(&mut self) -> Option<Result<$stream>> {
+                Some(self.0.accept().map(|(s, _)| s))
+            }
+        }
+    };
+}
+
+/// A blocking-mode socket of `family` bound to `addr` and listening.
+fn listener(family: i32, addr: &Address, reuse_addr: bool) -> Result<Socket> {
+    let s = Socket::new(family, libc::SOCK_STREAM)?;
+    s.settimeout(None::<f64>)?;
+    if reuse_addr {
+        s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    }
+    s.bind(addr)?;
+    s.listen(BACKLOG)?;
+    Ok(s)
+}
+
 /// A TCP listener (std's `TcpListener`, cooperative). `bind` sets
 /// `SO_REUSEADDR`, as std does on Unix.
 #[derive(Debug)]
 pub struct TcpListener(Socket);
+
+listener_common!(TcpListener, TcpStream, SocketAddr, inet, Incoming);
 
 impl TcpListener {
     /// Binds and listens.
@@ -377,64 +451,8 @@ impl TcpListener {
     /// [`Error::Io`] (`EADDRINUSE`, ...); a resolution error.
     pub fn bind(addr: impl ToAddr) -> Result<TcpListener> {
         let addr = addr.to_addr()?;
-        let s = Socket::new(family_of(&addr), libc::SOCK_STREAM)?;
-        s.settimeout(None::<f64>)?;
-        s.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-        s.bind(addr)?;
-        s.listen(BACKLOG)?;
+        let s = listener(family_of(&addr), &Address::Inet(addr), true)?;
         Ok(TcpListener(s))
-    }
-
-    /// Waits for a connection.
-    ///
-    /// # Errors
-    /// [`Error::Timeout`] past the deadline; [`Error::Io`] (`EBADF` when
-    /// closed meanwhile, `EMFILE`).
-    pub fn accept(&self) -> Result<(TcpStream, SocketAddr)> {
-        let (s, peer) = self.0.accept()?;
-        s.settimeout(None::<f64>)?;
-        Ok((TcpStream(s), peer))
-    }
-
-    /// The connections, one `accept` per item (never `None`).
-    pub fn incoming(&self) -> Incoming<'_> {
-        Incoming(self)
-    }
-
-    /// The bound address (the real port after binding port 0).
-    ///
-    /// # Errors
-    /// [`Error::Io`] once closed.
-    pub fn local_addr(&self) -> Result<SocketAddr> {
-        self.0.local_address()?.to_addr()
-    }
-
-    /// `accept` fails with [`Error::Timeout`] from `deadline` on.
-    pub fn set_deadline(&self, deadline: Option<Instant>) {
-        self.0.set_deadline_of(READ, deadline);
-    }
-
-    /// Non-blocking mode: `accept` returns `Err(Io(EAGAIN))` instead of
-    /// waiting.
-    pub fn set_nonblocking(&self, on: bool) {
-        self.0.setblocking(!on);
-    }
-
-    /// The socket underneath.
-    pub fn socket(&self) -> &Socket {
-        &self.0
-    }
-}
-
-/// [`TcpListener::incoming`].
-#[derive(Debug)]
-pub struct Incoming<'a>(&'a TcpListener);
-
-impl Iterator for Incoming<'_> {
-    type Item = Result<TcpStream>;
-
-    fn next(&mut self) -> Option<Result<TcpStream>> {
-        Some(self.0.accept().map(|(s, _)| s))
     }
 }
 
@@ -442,6 +460,8 @@ impl Iterator for Incoming<'_> {
 /// socket file is not removed on drop (as std).
 #[derive(Debug)]
 pub struct UnixListener(Socket);
+
+listener_common!(UnixListener, UnixStream, Address, any, UnixIncoming);
 
 impl UnixListener {
     /// Binds to `path` and listens.
@@ -458,61 +478,7 @@ impl UnixListener {
     /// # Errors
     /// As [`bind`](Self::bind).
     pub fn bind_addr(addr: &Address) -> Result<UnixListener> {
-        let s = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        s.settimeout(None::<f64>)?;
-        s.bind(addr)?;
-        s.listen(BACKLOG)?;
-        Ok(UnixListener(s))
-    }
-
-    /// Waits for a connection.
-    ///
-    /// # Errors
-    /// As [`TcpListener::accept`].
-    pub fn accept(&self) -> Result<(UnixStream, Address)> {
-        let (s, peer) = self.0.accept_address()?;
-        s.settimeout(None::<f64>)?;
-        Ok((UnixStream(s), peer))
-    }
-
-    /// The connections, one `accept` per item (never `None`).
-    pub fn incoming(&self) -> UnixIncoming<'_> {
-        UnixIncoming(self)
-    }
-
-    /// The bound address.
-    ///
-    /// # Errors
-    /// [`Error::Io`] once closed.
-    pub fn local_addr(&self) -> Result<Address> {
-        self.0.local_address()
-    }
-
-    /// `accept` fails with [`Error::Timeout`] from `deadline` on.
-    pub fn set_deadline(&self, deadline: Option<Instant>) {
-        self.0.set_deadline_of(READ, deadline);
-    }
-
-    /// Non-blocking mode.
-    pub fn set_nonblocking(&self, on: bool) {
-        self.0.setblocking(!on);
-    }
-
-    /// The socket underneath.
-    pub fn socket(&self) -> &Socket {
-        &self.0
-    }
-}
-
-/// [`UnixListener::incoming`].
-#[derive(Debug)]
-pub struct UnixIncoming<'a>(&'a UnixListener);
-
-impl Iterator for UnixIncoming<'_> {
-    type Item = Result<UnixStream>;
-
-    fn next(&mut self) -> Option<Result<UnixStream>> {
-        Some(self.0.accept().map(|(s, _)| s))
+        Ok(UnixListener(listener(libc::AF_UNIX, addr, false)?))
     }
 }
 
