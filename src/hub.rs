@@ -128,6 +128,9 @@ pub(crate) struct HubInner {
     /// Run by `destroy`, after the greenlets are unwound (the hub's thread
     /// pool registers its shutdown here).
     destroy_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
+    /// Attached to a loop its host runs ([`Hub::attach`]): the hub is the
+    /// main greenlet, never runs nor destroys the loop.
+    attached: bool,
 }
 
 thread_local! {
@@ -219,24 +222,93 @@ impl Hub {
                 threadsafe: RefCell::new(None),
                 pending_destroy: Cell::new(None),
                 destroy_hooks: RefCell::new(Vec::new()),
+                attached: false,
             }
         }));
-        let weak = Rc::downgrade(&hub.0);
-        lp.set_error_handler(move |ctx, err| {
+        hub.install();
+        Ok(hub)
+    }
+
+    /// Makes this hub the thread's: its loop's errors come to it, and it is
+    /// destroyed when the thread exits.
+    fn install(&self) {
+        let weak = Rc::downgrade(&self.0);
+        self.0.lp.set_error_handler(move |ctx, err| {
             if let Some(h) = weak.upgrade() {
                 Hub(h).handle_error(ctx, err)
             } else {
                 crate::error::report_failure(ctx, &err);
             }
         });
-        HUB.with(|h| h.set(Rc::into_raw(hub.0.clone())));
+        HUB.with(|h| h.set(Rc::into_raw(self.0.clone())));
         raw::at_thread_exit(Box::new(|| {
             if let Some(h) = get_hub_if_exists() {
                 let default = h.loop_().is_default();
                 h.destroy_with(!default);
             }
         }));
+    }
+
+    /// Attaches a hub to a loop its host runs (Coro::EV's way; what the C
+    /// embedding uses): the host keeps calling `ev_run` itself, on this
+    /// thread. The hub is this thread's main greenlet: greenlets are
+    /// started and resumed from the loop's callbacks (its prepare watcher
+    /// and the watchers they wait on), and a greenlet that blocks switches
+    /// back into the callback that resumed it, which returns to the host's
+    /// `ev_run`. The hub never runs the loop and never destroys it.
+    ///
+    /// ```
+    /// use gevent::{Hub, core::Loop};
+    ///
+    /// std::thread::spawn(|| {
+    ///     let lp = Loop::new(0)?;           // the host's loop
+    ///     let hub = Hub::attach(lp.clone())?;
+    ///     let g = gevent::spawn(|| { gevent::sleep(0.01)?; Ok(7) });
+    ///     lp.run();                          // the host's own ev_run
+    ///     assert_eq!(g.get()?, 7);
+    ///     hub.destroy();                     // detach; the loop lives on
+    ///     assert!(!lp.destroyed());
+    ///     Ok::<(), gevent::Error>(())
+    /// }).join().unwrap()?;
+    /// # Ok::<(), gevent::Error>(())
+    /// ```
+    ///
+    /// Blocking calls made outside a greenlet (in the host's own
+    /// callbacks, or in the host's code around `ev_run`) fail with
+    /// [`Error::BlockingSwitchOut`]; [`Hub::join`] is refused (the host
+    /// runs the loop).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the thread already has a hub, or when
+    /// called from a greenlet; [`Error::HubDestroyed`] for a destroyed
+    /// loop.
+    pub fn attach(lp: Loop) -> Result<Hub> {
+        if !HUB.with(|h| h.get()).is_null() {
+            return Err(Error::invalid("this thread already has a hub"));
+        }
+        if !RawGreenlet::current().is_main() {
+            return Err(Error::invalid("attach from the thread's main context"));
+        }
+        if lp.destroyed() {
+            return Err(Error::HubDestroyed);
+        }
+        let hub = Hub(Rc::new(HubInner {
+            greenlet: RawGreenlet::main(),
+            lp,
+            destroyed: Cell::new(false),
+            handle_error: RefCell::new(None),
+            threadsafe: RefCell::new(None),
+            pending_destroy: Cell::new(None),
+            destroy_hooks: RefCell::new(Vec::new()),
+            attached: true,
+        }));
+        hub.install();
         Ok(hub)
+    }
+
+    /// True for a hub made by [`attach`](Self::attach).
+    pub fn attached(&self) -> bool {
+        self.0.attached
     }
 
     /// The loop this hub runs.
@@ -474,6 +546,11 @@ impl Hub {
     }
 
     fn join_inner(&self, timeout: Option<f64>) -> Result<bool> {
+        if self.0.attached {
+            return Err(Error::BlockingSwitchOut(
+                "an attached hub's loop is run by its host: call ev_run".into(),
+            ));
+        }
         if !raw::RawGreenlet::current().is_main() {
             return Err(Error::invalid(
                 "hub.join() is only possible from the main greenlet",
@@ -584,11 +661,24 @@ impl Hub {
     /// [`destroy`](Self::destroy), choosing whether to destroy the loop too
     /// (gevent's `destroy(destroy_loop=...)`).
     pub fn destroy_with(&self, destroy_loop: bool) {
+        // An attached hub's loop is its host's.
+        let destroy_loop = destroy_loop && !self.0.attached;
         if self.0.destroyed.replace(true) {
             return;
         }
         if RawGreenlet::current().is_main() {
             self.teardown(destroy_loop);
+            return;
+        }
+        if self.0.attached {
+            // From a greenlet: the main context (the host's callbacks)
+            // tears down, unwinding this greenlet with the others.
+            let me = self.clone();
+            let queued = self.0.lp.run_callback(move || me.teardown(false));
+            if queued.is_err() {
+                return;
+            }
+            drop(raw::switch_to(&self.0.greenlet.0, Msg::Value(None)));
             return;
         }
         // Inside the hub or one of its greenlets: the hub greenlet tears

@@ -1,0 +1,215 @@
+//! `Hub::attach`: greenlets on a loop whose host runs `ev_run` itself (the
+//! model of the C embedding). Each test runs on a fresh thread standing
+//! for the host program: it makes the loop, keeps watchers of its own,
+//! attaches the hub and calls the loop's `run` itself.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+
+use gevent::core::Loop;
+use gevent::event::Event;
+use gevent::socket::socketpair;
+use gevent::{Error, Hub, sleep, spawn};
+
+/// Runs `f` on a new thread (a host with no hub yet) and returns its
+/// result, panics included.
+fn host<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f).join().unwrap()
+}
+
+#[test]
+fn greenlets_run_on_the_hosts_loop_beside_its_own_watchers() {
+    let _d = common::deadline("attach_basic", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        // The host's own repeating timer, 10 ticks of 10 ms, then it stops.
+        let ticks: Rc<RefCell<Vec<f64>>> = Rc::default();
+        let t0 = Instant::now();
+        let timer = lp.timer(0.01, 0.01).unwrap();
+        let (tk, me) = (ticks.clone(), timer.clone());
+        timer
+            .start(move || {
+                tk.borrow_mut().push(t0.elapsed().as_secs_f64());
+                if tk.borrow().len() == 10 {
+                    me.stop();
+                }
+            })
+            .unwrap();
+
+        let hub = Hub::attach(lp.clone()).unwrap();
+        assert!(hub.attached());
+        let order: Rc<RefCell<Vec<&str>>> = Rc::default();
+        let ev = Event::new();
+        let (a, b) = socketpair().unwrap();
+        let (o1, e1) = (order.clone(), ev.clone());
+        let sleeper = spawn(move || {
+            o1.borrow_mut().push("sleeper start");
+            sleep(0.05)?;
+            o1.borrow_mut().push("sleeper woke");
+            e1.set();
+            Ok(())
+        });
+        let (o2, e2) = (order.clone(), ev.clone());
+        let waiter = spawn(move || {
+            o2.borrow_mut().push("waiter start");
+            e2.wait()?;
+            o2.borrow_mut().push("waiter got the event");
+            b.sendall(b"ping")
+        });
+        let o3 = order.clone();
+        let reader = spawn(move || {
+            o3.borrow_mut().push("reader start");
+            let got = a.recv(4)?;
+            o3.borrow_mut().push("reader got data");
+            Ok(got)
+        });
+        // Nothing ran yet: greenlets start from the host's loop.
+        assert!(order.borrow().is_empty());
+        // The host runs its loop; it returns once its timer and the
+        // greenlets' work are done.
+        let started = Instant::now();
+        lp.run();
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(reader.get().unwrap(), b"ping");
+        sleeper.get().unwrap();
+        waiter.get().unwrap();
+        assert_eq!(
+            *order.borrow(),
+            [
+                "sleeper start",
+                "waiter start",
+                "reader start",
+                "sleeper woke",
+                "waiter got the event",
+                "reader got data"
+            ]
+        );
+        // The host's timer kept its rate while the greenlets ran.
+        let ticks = ticks.borrow();
+        assert_eq!(ticks.len(), 10);
+        assert!(ticks[9] < 0.1 + 0.5, "{ticks:?}");
+        assert!(
+            took >= 0.09,
+            "returned before the host's timer was done: {took}"
+        );
+        hub.destroy();
+        assert!(!lp.destroyed(), "an attached hub never destroys its loop");
+    });
+}
+
+#[test]
+fn blocking_from_the_hosts_callbacks_or_code_is_an_error_not_a_hang() {
+    let _d = common::deadline("attach_blocking", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        let hub = Hub::attach(lp.clone()).unwrap();
+        // In the host's code around ev_run.
+        assert!(matches!(sleep(0.01), Err(Error::BlockingSwitchOut(_))));
+        assert!(matches!(hub.join(), Err(Error::BlockingSwitchOut(_))));
+        assert!(matches!(
+            Event::new().wait(),
+            Err(Error::BlockingSwitchOut(_))
+        ));
+        // In one of the host's watcher callbacks.
+        let seen = Rc::new(Cell::new(None));
+        let t = lp.timer(0.001, 0.0).unwrap();
+        let s = seen.clone();
+        t.start(move || {
+            s.set(Some(matches!(
+                sleep(0.01),
+                Err(Error::BlockingSwitchOut(_))
+            )))
+        })
+        .unwrap();
+        lp.run();
+        assert_eq!(seen.get(), Some(true));
+        // A second hub on the thread is refused.
+        assert!(matches!(
+            Hub::attach(lp.clone()),
+            Err(Error::InvalidArgument(_))
+        ));
+        hub.destroy();
+    });
+}
+
+#[test]
+fn a_panicking_greenlet_is_reported_and_the_host_loop_goes_on() {
+    let _d = common::deadline("attach_panic", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        let hub = Hub::attach(lp.clone()).unwrap();
+        let errors: Rc<RefCell<Vec<String>>> = Rc::default();
+        let e = errors.clone();
+        hub.set_handle_error(move |ctx, err| e.borrow_mut().push(format!("{ctx}: {err}")));
+        let bad = spawn(|| -> gevent::Result<()> { panic!("boom in a greenlet") });
+        let good = spawn(|| {
+            sleep(0.01)?;
+            Ok(1)
+        });
+        lp.run();
+        assert!(matches!(bad.get(), Err(Error::Panicked(_))));
+        assert_eq!(good.get().unwrap(), 1);
+        assert!(
+            errors
+                .borrow()
+                .iter()
+                .any(|m| m.contains("boom in a greenlet")),
+            "{:?}",
+            errors.borrow()
+        );
+        hub.destroy();
+    });
+}
+
+#[test]
+fn detaching_unwinds_blocked_greenlets_and_leaves_the_loop_to_the_host() {
+    let _d = common::deadline("attach_detach", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        let hub = Hub::attach(lp.clone()).unwrap();
+        let ev = Event::new();
+        let e = ev.clone();
+        let blocked = spawn(move || e.wait());
+        // Start it: one iteration of the host's loop.
+        lp.run_nowait();
+        assert!(!blocked.ready());
+        hub.destroy();
+        assert!(blocked.ready(), "destroy unwinds the greenlets");
+        assert!(!lp.destroyed());
+        // The host's loop works on without the hub.
+        let fired = Rc::new(Cell::new(false));
+        let t = lp.timer(0.001, 0.0).unwrap();
+        let f = fired.clone();
+        t.start(move || f.set(true)).unwrap();
+        lp.run();
+        assert!(fired.get());
+    });
+}
+
+#[test]
+fn destroy_from_a_greenlet_of_an_attached_hub() {
+    let _d = common::deadline("attach_destroy_inside", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        let hub = Hub::attach(lp.clone()).unwrap();
+        let other = spawn(|| sleep(10.0));
+        let h = hub.clone();
+        let killer = spawn(move || {
+            sleep(0.01)?;
+            h.destroy();
+            Ok(())
+        });
+        let t0 = Instant::now();
+        lp.run();
+        assert!(
+            t0.elapsed().as_secs_f64() < 5.0,
+            "the 10 s sleeper kept the loop"
+        );
+        assert!(hub.destroyed());
+        assert!(other.ready() && killer.ready());
+        assert!(!lp.destroyed());
+    });
+}
