@@ -104,6 +104,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod capi;
 pub mod config;
 pub mod core;
 mod error;

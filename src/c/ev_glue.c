@@ -2,6 +2,7 @@
  * fields libev keeps private (gevent reads the same fields from its Cython
  * binding). libev/ev.c itself is included unmodified; the EV_* settings
  * come from build.rs. */
+#include "gevent_ev_config.h"
 #include "ev.c"
 
 /* The backend's file descriptor (epoll fd), or -1 for select/poll. */

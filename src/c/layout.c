@@ -2,6 +2,7 @@
  * with the same configuration as libev itself (see build.rs). The Rust test
  * `libev_layout` compares them with `gevent::libev`'s #[repr(C)] structs. */
 #include <stddef.h>
+#include "gevent_ev_config.h"
 #include "ev.h"
 
 struct gevent_layout_entry {

@@ -196,6 +196,11 @@ thread_local! {
     static NEXT_WAIT: Cell<u64> = const { Cell::new(0) };
 }
 
+/// [`cancel_wait`] for the C API.
+pub(crate) fn cancel_wait_pub(hub: &Hub, w: &Io) -> bool {
+    cancel_wait(hub, w)
+}
+
 /// A registration in [`FD_WAITS`], removed on drop.
 pub(crate) struct FdWait {
     fd: RawFd,
@@ -251,6 +256,19 @@ struct DeferredClose(RawFd);
 impl Drop for DeferredClose {
     fn drop(&mut self) {
         sys::close(self.0);
+    }
+}
+
+/// Closes a raw fd the way [`Socket::close`] does (the C API's
+/// `gevent_close`): the raw-fd waits on it are woken with `EBADF`, and the
+/// `close(2)` waits for the loop when one was.
+pub(crate) fn close_fd(fd: RawFd) {
+    let fd = DeferredClose(fd);
+    if wake_fd_waits(fd.0)
+        && let Some(hub) = crate::hub::get_hub_if_exists()
+        && !hub.destroyed()
+    {
+        hub.loop_().run_callback_fn(Box::new(move || drop(fd)));
     }
 }
 

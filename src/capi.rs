@@ -1,0 +1,421 @@
+//! The C API (`include/gevent.h`): a C program that runs its own libev
+//! loop attaches a hub to it and runs C functions as greenlets beside its
+//! own watchers. Every entry point returns -1 (or NULL) with `errno` set
+//! on failure, never unwinds into C (a panic becomes `ENOTRECOVERABLE`),
+//! and a blocking call made outside a greenlet returns `EDEADLK`.
+//!
+//! The functions are documented in the header; this file maps them onto
+//! the Rust API ([`Hub::attach`] and friends).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use crate::core::Loop;
+use crate::error::Error;
+use crate::event::Event;
+use crate::greenlet::Greenlet;
+use crate::hub::{Hub, get_hub_if_exists};
+use crate::libev as ev;
+
+/// The ABI number `gevent_attach` expects (`GEVENT_EV_ABI` in
+/// `include/gevent_ev.h`, computed there by the C compiler).
+pub fn ev_abi() -> c_uint {
+    ((ev::EV_VERSION_MAJOR as c_uint) << 24)
+        | ((ev::EV_VERSION_MINOR as c_uint) << 16)
+        | ((std::mem::size_of::<ev::ev_io>() as c_uint) << 8)
+        | std::mem::size_of::<ev::ev_timer>() as c_uint
+}
+
+fn set_errno(e: c_int) {
+    // SAFETY: errno is this thread's.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// The errno for a crate error, as the header documents.
+fn errno_of(e: &Error) -> c_int {
+    match e {
+        Error::Io(io) => io.raw_os_error().unwrap_or(libc::EIO),
+        Error::Timeout(_) => libc::ETIMEDOUT,
+        Error::BlockingSwitchOut(_) => libc::EDEADLK,
+        Error::ConcurrentObjectUse(_) => libc::EBUSY,
+        Error::GreenletExit => libc::ECANCELED,
+        Error::HubDestroyed => libc::ESHUTDOWN,
+        Error::LoopExit(_) => libc::EDEADLK,
+        Error::InvalidArgument(_) => libc::EINVAL,
+        _ => libc::EIO,
+    }
+}
+
+/// Runs `f`, mapping an `Err` to `fail` with errno and a panic to `fail`
+/// with `ENOTRECOVERABLE`: nothing unwinds into C.
+fn guard<T>(fail: T, f: impl FnOnce() -> crate::Result<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            set_errno(errno_of(&e));
+            fail
+        }
+        Err(_) => {
+            set_errno(libc::ENOTRECOVERABLE);
+            fail
+        }
+    }
+}
+
+/// The thread's attached hub, or `ENXIO`.
+fn attached_hub() -> crate::Result<Hub> {
+    match get_hub_if_exists() {
+        Some(h) if h.attached() && !h.destroyed() => Ok(h),
+        _ => Err(std::io::Error::from_raw_os_error(libc::ENXIO).into()),
+    }
+}
+
+/// A negative timeout is "no limit".
+fn timeout(secs: f64) -> Option<f64> {
+    (secs >= 0.0).then_some(secs)
+}
+
+/// `gevent_attach(loop)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `lp` must be a live libev loop that outlives the hub (until
+/// `gevent_detach`), used on this thread only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_attach_abi(lp: *mut ev::ev_loop, abi: c_uint) -> c_int {
+    guard(-1, || {
+        if lp.is_null() {
+            return Err(Error::invalid("a null loop"));
+        }
+        if abi != ev_abi() {
+            return Err(std::io::Error::from_raw_os_error(libc::EPROTO).into());
+        }
+        if get_hub_if_exists().is_some() {
+            return Err(std::io::Error::from_raw_os_error(libc::EEXIST).into());
+        }
+        // SAFETY: the caller's contract.
+        let lp = unsafe { Loop::from_raw(lp) };
+        Hub::attach(lp)?;
+        Ok(0)
+    })
+}
+
+/// `gevent_detach()`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_detach() -> c_int {
+    guard(-1, || {
+        let hub = attached_hub()?;
+        hub.destroy();
+        Ok(0)
+    })
+}
+
+/// A greenlet handle given to C.
+pub struct CGreenlet(Greenlet<()>);
+
+/// A C function pointer and its argument.
+type CFn = unsafe extern "C" fn(*mut c_void);
+
+/// `gevent_spawn(fn, arg)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `f` must be safe to call with `arg` in a greenlet of this thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_spawn(f: Option<CFn>, arg: *mut c_void) -> *mut CGreenlet {
+    guard(std::ptr::null_mut(), || {
+        let f = f.ok_or_else(|| Error::invalid("a null function"))?;
+        attached_hub()?;
+        let arg = arg as usize;
+        let g = Greenlet::spawn(move || {
+            // SAFETY: the caller's contract; a C function cannot unwind.
+            unsafe { f(arg as *mut c_void) };
+            Ok(())
+        });
+        Ok(Box::into_raw(Box::new(CGreenlet(g))))
+    })
+}
+
+/// Borrows a handle given out by `gevent_spawn`.
+///
+/// # Safety
+/// `g` is null or from `gevent_spawn` and not freed.
+unsafe fn handle<'a>(g: *mut CGreenlet) -> crate::Result<&'a CGreenlet> {
+    // SAFETY: the caller's contract.
+    unsafe { g.as_ref() }.ok_or_else(|| Error::invalid("a null greenlet"))
+}
+
+/// `gevent_join(g, timeout)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `g` comes from `gevent_spawn` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_join(g: *mut CGreenlet, secs: f64) -> c_int {
+    guard(-1, || {
+        // SAFETY: the caller's contract.
+        let g = unsafe { handle(g) }?;
+        let done = match timeout(secs) {
+            Some(t) => g.0.join_timeout(t)?,
+            None => g.0.join().map(|()| true)?,
+        };
+        if done {
+            Ok(0)
+        } else {
+            Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+        }
+    })
+}
+
+/// `gevent_kill(g, block)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `g` comes from `gevent_spawn` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_kill(g: *mut CGreenlet, block: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: the caller's contract.
+        let g = unsafe { handle(g) }?;
+        if block != 0 {
+            g.0.kill()?;
+        } else {
+            g.0.kill_nowait();
+        }
+        Ok(0)
+    })
+}
+
+/// `gevent_dead(g)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `g` comes from `gevent_spawn` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_dead(g: *mut CGreenlet) -> c_int {
+    // SAFETY: the caller's contract.
+    guard(-1, || Ok(c_int::from(unsafe { handle(g) }?.0.dead())))
+}
+
+/// `gevent_greenlet_free(g)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `g` is null or comes from `gevent_spawn`; it is not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_greenlet_free(g: *mut CGreenlet) {
+    if !g.is_null() {
+        guard((), || {
+            // SAFETY: the caller's contract: ours, freed once.
+            drop(unsafe { Box::from_raw(g) });
+            Ok(())
+        });
+    }
+}
+
+/// `gevent_current()`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_current() -> *const c_void {
+    guard(std::ptr::null(), || {
+        let cur = crate::greenlet::raw::RawGreenlet::current();
+        if cur.is_main() {
+            Ok(std::ptr::null())
+        } else {
+            Ok(crate::greenlet::raw::current_ptr() as *const c_void)
+        }
+    })
+}
+
+/// `gevent_sleep(secs)`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_sleep(secs: f64) -> c_int {
+    guard(-1, || {
+        attached_hub()?;
+        crate::sleep(secs.max(0.0))?;
+        Ok(0)
+    })
+}
+
+thread_local! {
+    /// The C greenlets waiting in `gevent_wait_fd`, by fd and direction
+    /// (a second waiter gets `EBUSY`).
+    static FD_WAITERS: RefCell<HashMap<(c_int, c_int), usize>> = RefCell::new(HashMap::new());
+}
+
+/// `gevent_wait_fd(fd, events, timeout)`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_wait_fd(fd: c_int, events: c_int, secs: f64) -> c_int {
+    guard(-1, || {
+        let hub = attached_hub()?;
+        hub.ensure_can_block()?;
+        let events = events & (ev::EV_READ | ev::EV_WRITE);
+        if fd < 0 || events == 0 {
+            return Err(Error::invalid("a bad fd or no GEVENT_READ/GEVENT_WRITE"));
+        }
+        let busy = |dir: c_int| FD_WAITERS.with(|w| w.borrow().contains_key(&(fd, dir)));
+        let dirs: Vec<c_int> = [ev::EV_READ, ev::EV_WRITE]
+            .into_iter()
+            .filter(|d| events & d != 0)
+            .collect();
+        if dirs.iter().any(|d| busy(*d)) {
+            return Err(Error::ConcurrentObjectUse(
+                "another greenlet waits on this fd".into(),
+            ));
+        }
+        // SAFETY: F_GETFD on any integer is harmless.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        struct Registered(c_int, Vec<c_int>);
+        impl Drop for Registered {
+            fn drop(&mut self) {
+                let _ = FD_WAITERS.try_with(|w| {
+                    for d in &self.1 {
+                        w.borrow_mut().remove(&(self.0, *d));
+                    }
+                });
+            }
+        }
+        FD_WAITERS.with(|w| {
+            for d in &dirs {
+                w.borrow_mut().insert((fd, *d), 1);
+            }
+        });
+        let _registered = Registered(fd, dirs);
+        let w = hub.loop_().io(fd, events)?;
+        let on_close: Rc<dyn Fn()> = {
+            let (hub, w) = (hub.clone(), w.clone());
+            Rc::new(move || {
+                crate::socket::cancel_wait_pub(&hub, &w);
+                w.stop();
+            })
+        };
+        let _closing = crate::socket::watch_close(fd, on_close);
+        if hub.wait_watcher(&w, timeout(secs), false)? {
+            let got = w.revents() & (ev::EV_READ | ev::EV_WRITE);
+            Ok(if got == 0 { events } else { got })
+        } else {
+            Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+        }
+    })
+}
+
+/// `gevent_close(fd)`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_close(fd: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: F_GETFD on any integer is harmless.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        crate::socket::close_fd(fd);
+        Ok(0)
+    })
+}
+
+/// An event handle given to C.
+pub struct CEvent(Event);
+
+/// `gevent_event_new()`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_event_new() -> *mut CEvent {
+    guard(std::ptr::null_mut(), || {
+        attached_hub()?;
+        Ok(Box::into_raw(Box::new(CEvent(Event::new()))))
+    })
+}
+
+/// Borrows an event from `gevent_event_new`.
+///
+/// # Safety
+/// `e` is null or from `gevent_event_new` and not freed.
+unsafe fn event<'a>(e: *mut CEvent) -> crate::Result<&'a CEvent> {
+    // SAFETY: the caller's contract.
+    unsafe { e.as_ref() }.ok_or_else(|| Error::invalid("a null event"))
+}
+
+/// `gevent_event_set(e)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `e` comes from `gevent_event_new` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_event_set(e: *mut CEvent) -> c_int {
+    // SAFETY: the caller's contract.
+    guard(-1, || unsafe { event(e) }.map(|e| e.0.set()).map(|()| 0))
+}
+
+/// `gevent_event_clear(e)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `e` comes from `gevent_event_new` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_event_clear(e: *mut CEvent) -> c_int {
+    // SAFETY: the caller's contract.
+    guard(-1, || unsafe { event(e) }.map(|e| e.0.clear()).map(|()| 0))
+}
+
+/// `gevent_event_is_set(e)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `e` comes from `gevent_event_new` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_event_is_set(e: *mut CEvent) -> c_int {
+    // SAFETY: the caller's contract.
+    guard(-1, || {
+        unsafe { event(e) }.map(|e| c_int::from(e.0.is_set()))
+    })
+}
+
+/// `gevent_event_wait(e, timeout)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `e` comes from `gevent_event_new` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_event_wait(e: *mut CEvent, secs: f64) -> c_int {
+    guard(-1, || {
+        // SAFETY: the caller's contract.
+        let e = unsafe { event(e) }?;
+        let set = match timeout(secs) {
+            Some(t) => e.0.wait_timeout(t)?,
+            None => e.0.wait()?,
+        };
+        if set {
+            Ok(0)
+        } else {
+            Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+        }
+    })
+}
+
+/// `gevent_event_free(e)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `e` is null or comes from `gevent_event_new`; not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_event_free(e: *mut CEvent) {
+    if !e.is_null() {
+        guard((), || {
+            // SAFETY: the caller's contract: ours, freed once.
+            drop(unsafe { Box::from_raw(e) });
+            Ok(())
+        });
+    }
+}
+
+/// `gevent_strerror(err)`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_strerror(err: c_int) -> *const c_char {
+    let s: &'static [u8] = match err {
+        libc::EDEADLK => b"blocking call outside a greenlet (in the host's code or callbacks)\0",
+        libc::ECANCELED => b"the greenlet was killed while it waited\0",
+        libc::EBUSY => b"another greenlet already waits on this fd\0",
+        libc::ETIMEDOUT => b"timed out\0",
+        libc::EBADF => b"the fd is not open, or was closed while waiting\0",
+        libc::ENXIO => b"no hub is attached on this thread (gevent_attach)\0",
+        libc::EEXIST => b"this thread already has a hub\0",
+        libc::EPROTO => b"gevent_ev.h does not match the library (GEVENT_EV_ABI)\0",
+        libc::ESHUTDOWN => b"the hub was detached\0",
+        libc::ENOTRECOVERABLE => b"the gevent library panicked (a bug); the call failed\0",
+        libc::EINVAL => b"invalid argument\0",
+        // SAFETY: strerror returns a static string for any value.
+        _ => return unsafe { libc::strerror(err) },
+    };
+    s.as_ptr().cast()
+}
