@@ -292,6 +292,7 @@ impl Hub {
         if lp.destroyed() {
             return Err(Error::HubDestroyed);
         }
+        lp.0.wake_on_push.set(true);
         let hub = Hub(Rc::new(HubInner {
             greenlet: RawGreenlet::main(),
             lp,
@@ -713,6 +714,9 @@ impl Hub {
         }
         // Anything still queued never runs.
         drop(self.0.lp.0.take_callbacks());
+        if self.0.attached {
+            self.0.lp.0.wake_on_push.set(false);
+        }
         self.0.lp.0.stopping.set(false);
         let me = Rc::as_ptr(&self.0);
         if HUB.with(|h| h.get()) == me {

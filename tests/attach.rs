@@ -213,3 +213,45 @@ fn destroy_from_a_greenlet_of_an_attached_hub() {
         assert!(!lp.destroyed());
     });
 }
+
+/// A greenlet made ready by the host's own prepare watcher (which runs
+/// after the hub's, just before the poll) runs at once: the poll does not
+/// wait for an unrelated event first.
+#[test]
+fn a_greenlet_woken_in_a_hosts_prepare_watcher_runs_before_the_poll_blocks() {
+    let _d = common::deadline("attach_prepare_wake", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        let hub = Hub::attach(lp.clone()).unwrap();
+        let ev = Event::new();
+        let woke = Rc::new(Cell::new(None));
+        let (e, w) = (ev.clone(), woke.clone());
+        let t0 = Instant::now();
+        let g = spawn(move || {
+            e.wait()?;
+            w.set(Some(t0.elapsed().as_secs_f64()));
+            Ok(())
+        });
+        // Start the greenlet; it waits on the event.
+        lp.run_nowait();
+        assert!(!g.ready());
+        // The host's prepare watcher sets the event on its first run.
+        let prep = lp.prepare().unwrap();
+        let (e, p) = (ev.clone(), prep.clone());
+        prep.start(move || {
+            e.set();
+            p.stop();
+        })
+        .unwrap();
+        // The host's only other watcher: a timer 1 s away, which ends the
+        // loop.
+        let end = lp.timer(1.0, 0.0).unwrap();
+        end.start(|| {}).unwrap();
+        lp.run();
+        // Woken by the host's prepare at once, not after the 1 s timer.
+        let at = woke.get().expect("the greenlet ran");
+        assert!(at < 0.5, "the poll waited for the timer first: {at}");
+        end.stop();
+        hub.destroy();
+    });
+}

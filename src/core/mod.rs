@@ -85,6 +85,11 @@ pub(crate) struct LoopInner {
     /// Set while a hub is stopping: callbacks are then dropped, not run.
     pub(crate) stopping: Cell<bool>,
     update_now_calls: Cell<u64>,
+    /// The loop is run by a host (`Hub::attach`): a callback queued where
+    /// the prepare watcher will not run before the next poll (a host's
+    /// own prepare watcher, `EVRUN_NOWAIT` loops) must not wait for an
+    /// unrelated event, so queueing starts the zero timer.
+    pub(crate) wake_on_push: Cell<bool>,
 }
 
 /// Backend names as gevent spells them, with their libev flags, in
@@ -356,6 +361,7 @@ impl Loop {
             switch_interval: Cell::new(DEFAULT_SWITCH_INTERVAL),
             stopping: Cell::new(false),
             update_now_calls: Cell::new(0),
+            wake_on_push: Cell::new(false),
         });
         // SAFETY: the watchers are boxed inside the Rc'd LoopInner, so they
         // do not move; LoopInner's Drop stops them before freeing. `data`
@@ -639,6 +645,12 @@ impl Loop {
                 // SAFETY: p is live. A non-empty queue holds one reference
                 // on the loop, given back when it is drained empty.
                 unsafe { ev::ev_ref(p) };
+                if self.0.wake_on_push.get() {
+                    // SAFETY: p is live; timer0 is initialised; starting an
+                    // active timer is a no-op in libev. It makes the next
+                    // poll return at once; the prepare watcher drains.
+                    unsafe { ev::ev_timer_start(p, self.0.timer0()) };
+                }
             }
             q.push_back(entry);
         }
