@@ -30,6 +30,8 @@
 #ifndef GEVENT_H
 #define GEVENT_H
 
+#include <stddef.h>
+
 #include "gevent_ev.h"
 
 #ifdef __cplusplus
@@ -96,6 +98,33 @@ int gevent_event_clear(gevent_event_t *e);
 int gevent_event_is_set(gevent_event_t *e);
 int gevent_event_wait(gevent_event_t *e, double timeout);
 void gevent_event_free(gevent_event_t *e);
+
+/* A queue of pointers (gevent's Queue; maxsize 0: unbounded). put waits
+ * while the queue is full, get while it is empty (blocking, unless the
+ * timeout is 0): 0, or -1 with ETIMEDOUT (EAGAIN for a zero timeout).
+ * Freeing a queue does not free the items still in it. */
+typedef struct CQueue gevent_queue_t;
+gevent_queue_t *gevent_queue_new(size_t maxsize);
+int gevent_queue_put(gevent_queue_t *q, void *item, double timeout);
+int gevent_queue_get(gevent_queue_t *q, void **item, double timeout);
+int gevent_queue_size(gevent_queue_t *q);
+void gevent_queue_free(gevent_queue_t *q);
+
+/* Runs fn(arg) on the hub's thread pool (a real thread: fn may block) and
+ * waits for it (blocking); its return value goes to *result (result may be
+ * NULL). -1 with ETIMEDOUT if it did not finish in time (it runs on;
+ * its value is lost). fn runs on another thread: arg must allow that. */
+int gevent_run_in_thread(void *(*fn)(void *), void *arg, void **result,
+                         double timeout);
+
+/* getaddrinfo(3) on the thread pool (blocking): the same arguments and
+ * return values (0, or an EAI_* code); EAI_SYSTEM with errno ETIMEDOUT
+ * when it took longer than timeout (a late answer is freed for you), or
+ * EDEADLK outside a greenlet. Free *res with freeaddrinfo(). */
+struct addrinfo;
+int gevent_getaddrinfo(const char *node, const char *service,
+                       const struct addrinfo *hints, struct addrinfo **res,
+                       double timeout);
 
 /* A static description of an errno this API sets (others: strerror). */
 const char *gevent_strerror(int err);

@@ -399,6 +399,248 @@ pub unsafe extern "C" fn gevent_event_free(e: *mut CEvent) {
     }
 }
 
+/// A queue of pointers given to C.
+pub struct CQueue(crate::queue::Queue<usize>);
+
+/// `gevent_queue_new(maxsize)`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_queue_new(maxsize: usize) -> *mut CQueue {
+    guard(std::ptr::null_mut(), || {
+        attached_hub()?;
+        let q = crate::queue::Queue::new((maxsize > 0).then_some(maxsize));
+        Ok(Box::into_raw(Box::new(CQueue(q))))
+    })
+}
+
+/// Borrows a queue from `gevent_queue_new`.
+///
+/// # Safety
+/// `q` is null or from `gevent_queue_new` and not freed.
+unsafe fn queue<'a>(q: *mut CQueue) -> crate::Result<&'a CQueue> {
+    // SAFETY: the caller's contract.
+    unsafe { q.as_ref() }.ok_or_else(|| Error::invalid("a null queue"))
+}
+
+/// `gevent_queue_put(q, item, timeout)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `q` comes from `gevent_queue_new` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_queue_put(q: *mut CQueue, item: *mut c_void, secs: f64) -> c_int {
+    guard(-1, || {
+        // SAFETY: the caller's contract.
+        let q = unsafe { queue(q) }?;
+        match timeout(secs) {
+            Some(0.0) => q.0.try_put(item as usize),
+            Some(t) => q.0.put_timeout(item as usize, t),
+            None => q.0.put(item as usize),
+        }
+        .map_err(|e| full_is_timeout(e, secs))?;
+        Ok(0)
+    })
+}
+
+/// `queue.Full` / `queue.Empty` are `ETIMEDOUT` in C, `EAGAIN` for a zero
+/// timeout.
+fn full_is_timeout(e: Error, secs: f64) -> Error {
+    match e {
+        Error::Full | Error::Empty => {
+            let errno = if secs == 0.0 {
+                libc::EAGAIN
+            } else {
+                libc::ETIMEDOUT
+            };
+            std::io::Error::from_raw_os_error(errno).into()
+        }
+        e => e,
+    }
+}
+
+/// `gevent_queue_get(q, &item, timeout)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `q` comes from `gevent_queue_new` and was not freed; `item` is valid
+/// for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_queue_get(
+    q: *mut CQueue,
+    item: *mut *mut c_void,
+    secs: f64,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: the caller's contract.
+        let q = unsafe { queue(q) }?;
+        if item.is_null() {
+            return Err(Error::invalid("a null item pointer"));
+        }
+        let got = match timeout(secs) {
+            Some(0.0) => q.0.try_get(),
+            Some(t) => q.0.get_timeout(t),
+            None => q.0.get(),
+        }
+        .map_err(|e| full_is_timeout(e, secs))?;
+        // SAFETY: the caller's contract: `item` is writable.
+        unsafe { *item = got as *mut c_void };
+        Ok(0)
+    })
+}
+
+/// `gevent_queue_size(q)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `q` comes from `gevent_queue_new` and was not freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_queue_size(q: *mut CQueue) -> c_int {
+    // SAFETY: the caller's contract.
+    guard(-1, || Ok(unsafe { queue(q) }?.0.qsize() as c_int))
+}
+
+/// `gevent_queue_free(q)`: see `include/gevent.h`.
+///
+/// # Safety
+/// `q` is null or comes from `gevent_queue_new`; not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_queue_free(q: *mut CQueue) {
+    if !q.is_null() {
+        guard((), || {
+            // SAFETY: the caller's contract: ours, freed once.
+            drop(unsafe { Box::from_raw(q) });
+            Ok(())
+        });
+    }
+}
+
+/// `gevent_run_in_thread(fn, arg, &result, timeout)`: see
+/// `include/gevent.h`.
+///
+/// # Safety
+/// `f` must be safe to call with `arg` on another thread; `result` is
+/// null or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_run_in_thread(
+    f: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
+    arg: *mut c_void,
+    result: *mut *mut c_void,
+    secs: f64,
+) -> c_int {
+    guard(-1, || {
+        let f = f.ok_or_else(|| Error::invalid("a null function"))?;
+        let hub = attached_hub()?;
+        hub.ensure_can_block()?;
+        let arg = arg as usize;
+        // SAFETY: the caller's contract; a C function cannot unwind.
+        let r = hub
+            .threadpool()?
+            .spawn(move || unsafe { f(arg as *mut c_void) } as usize)?;
+        let v = match timeout(secs) {
+            Some(t) => r.get_timeout(t)?,
+            None => r.get()?,
+        };
+        if !result.is_null() {
+            // SAFETY: the caller's contract.
+            unsafe { *result = v as *mut c_void };
+        }
+        Ok(0)
+    })
+}
+
+/// Where a lookup's answer goes: the caller, or (once it gave up) the
+/// bin.
+enum Lookup {
+    Waiting,
+    Abandoned,
+    Done(c_int, usize),
+}
+
+/// `gevent_getaddrinfo(node, service, hints, res, timeout)`: see
+/// `include/gevent.h`.
+///
+/// # Safety
+/// `node` and `service` are null or NUL-terminated strings, `hints` null
+/// or a valid `struct addrinfo`, `res` valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gevent_getaddrinfo(
+    node: *const c_char,
+    service: *const c_char,
+    hints: *const libc::addrinfo,
+    res: *mut *mut libc::addrinfo,
+    secs: f64,
+) -> c_int {
+    let r = guard(Err(()), || {
+        if res.is_null() || (node.is_null() && service.is_null()) {
+            return Err(Error::invalid("no res, or neither node nor service"));
+        }
+        let hub = attached_hub()?;
+        hub.ensure_can_block()?;
+        // SAFETY: the caller's contract: NUL-terminated strings.
+        let copy = |p: *const c_char| {
+            (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_owned())
+        };
+        let (node, service) = (copy(node), copy(service));
+        // SAFETY: zeroes are addrinfo's documented defaults.
+        let mut h: libc::addrinfo = unsafe { std::mem::zeroed() };
+        // SAFETY: the caller's contract: `hints` is null or valid.
+        if let Some(given) = unsafe { hints.as_ref() } {
+            h.ai_flags = given.ai_flags;
+            h.ai_family = given.ai_family;
+            h.ai_socktype = given.ai_socktype;
+            h.ai_protocol = given.ai_protocol;
+        }
+        let (flags, family, socktype, protocol) =
+            (h.ai_flags, h.ai_family, h.ai_socktype, h.ai_protocol);
+        let slot = std::sync::Arc::new(crate::forksafe::Mutex::new(Lookup::Waiting));
+        let s = slot.clone();
+        let done = hub.threadpool()?.spawn(move || {
+            // SAFETY: zeroes are addrinfo's documented defaults.
+            let mut h: libc::addrinfo = unsafe { std::mem::zeroed() };
+            h.ai_flags = flags;
+            h.ai_family = family;
+            h.ai_socktype = socktype;
+            h.ai_protocol = protocol;
+            let mut out: *mut libc::addrinfo = std::ptr::null_mut();
+            // SAFETY: valid strings (or null), hints and out pointer.
+            let rc = unsafe {
+                libc::getaddrinfo(
+                    node.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+                    service.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+                    &h,
+                    &mut out,
+                )
+            };
+            let mut st = s.lock();
+            if matches!(*st, Lookup::Abandoned) {
+                if rc == 0 {
+                    // SAFETY: nobody will read this answer: free it here.
+                    unsafe { libc::freeaddrinfo(out) };
+                }
+            } else {
+                *st = Lookup::Done(rc, out as usize);
+            }
+        })?;
+        let waited = match timeout(secs) {
+            Some(t) => done.wait_timeout(t),
+            None => done.wait(),
+        };
+        let mut st = slot.lock();
+        match std::mem::replace(&mut *st, Lookup::Abandoned) {
+            Lookup::Done(rc, out) => {
+                // SAFETY: the caller's contract: `res` is writable.
+                unsafe { *res = out as *mut libc::addrinfo };
+                Ok(Ok(rc))
+            }
+            _ => {
+                // Given up (timeout, kill): the worker frees a late answer.
+                waited?;
+                Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+            }
+        }
+    });
+    match r {
+        Ok(rc) => rc,
+        Err(()) => libc::EAI_SYSTEM,
+    }
+}
+
 /// `gevent_strerror(err)`: see `include/gevent.h`.
 #[unsafe(no_mangle)]
 pub extern "C" fn gevent_strerror(err: c_int) -> *const c_char {

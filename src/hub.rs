@@ -716,6 +716,13 @@ impl Hub {
         drop(self.0.lp.0.take_callbacks());
         if self.0.attached {
             self.0.lp.0.wake_on_push.set(false);
+            if self.0.lp.borrowed() {
+                // Detach from a loop given as a raw pointer (the C API):
+                // the hub's watchers leave it, and every handle to it
+                // (sockets, timers, the thread pool's) turns inert, so
+                // nothing touches the loop once its owner destroys it.
+                self.0.lp.destroy();
+            }
         }
         self.0.lp.0.stopping.set(false);
         let me = Rc::as_ptr(&self.0);

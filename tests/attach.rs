@@ -255,3 +255,60 @@ fn a_greenlet_woken_in_a_hosts_prepare_watcher_runs_before_the_poll_blocks() {
         hub.destroy();
     });
 }
+
+/// After detaching, nothing of the crate touches the host's loop: the host
+/// may destroy it while Rust handles to it (a socket, the thread pool)
+/// still exist, and dropping them later is harmless.
+#[test]
+fn the_host_may_destroy_its_loop_after_detaching() {
+    let _d = common::deadline("attach_host_destroys", common::TEST_DEADLINE);
+    host(|| {
+        // SAFETY: a new loop, owned by this "host" code.
+        let raw = unsafe { gevent::libev::ev_loop_new(0) };
+        assert!(!raw.is_null());
+        // SAFETY: `raw` lives until the ev_loop_destroy below, after the
+        // hub is detached; used on this thread only.
+        let lp = unsafe { Loop::from_raw(raw) };
+        let hub = Hub::attach(lp.clone()).unwrap();
+        let pool = hub.threadpool().unwrap();
+        let (a, b) = socketpair().unwrap();
+        let g = spawn(move || pool.apply(|| 21 * 2));
+        // SAFETY: the live loop, on its thread.
+        unsafe { gevent::libev::ev_run(raw, 0) };
+        assert_eq!(g.get().unwrap(), 42);
+        hub.destroy();
+        assert!(lp.destroyed(), "detached: the handle is inert");
+        // SAFETY: the host destroys its own loop; the crate let go of it.
+        unsafe { gevent::libev::ev_loop_destroy(raw) };
+        drop((a, b, lp, g));
+    });
+}
+
+/// Detaching from inside a greenlet on a loop given as a raw pointer:
+/// the host's `ev_run` returns, and the host destroys its loop.
+#[test]
+fn detach_from_a_greenlet_on_a_raw_loop() {
+    let _d = common::deadline("attach_raw_detach_inside", common::TEST_DEADLINE);
+    host(|| {
+        // SAFETY: a new loop, owned by this "host" code.
+        let raw = unsafe { gevent::libev::ev_loop_new(0) };
+        // SAFETY: `raw` outlives the hub; this thread only.
+        let lp = unsafe { Loop::from_raw(raw) };
+        let hub = Hub::attach(lp).unwrap();
+        let sleeper = spawn(|| sleep(10.0));
+        let h = hub.clone();
+        let killer = spawn(move || {
+            sleep(0.01)?;
+            h.destroy();
+            Ok(())
+        });
+        let t0 = Instant::now();
+        // SAFETY: the live loop, on its thread.
+        unsafe { gevent::libev::ev_run(raw, 0) };
+        assert!(t0.elapsed().as_secs_f64() < 5.0);
+        assert!(hub.destroyed() && sleeper.ready() && killer.ready());
+        drop((hub, sleeper, killer));
+        // SAFETY: the host destroys its own loop; the crate let go of it.
+        unsafe { gevent::libev::ev_loop_destroy(raw) };
+    });
+}

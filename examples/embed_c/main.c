@@ -14,6 +14,7 @@
  * It prints what happened, one fact per line, and exits 0 once its own
  * ev_run has returned by itself. */
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -108,6 +109,45 @@ static void timed_out(void *arg) {
         printf("timed out: %s\n", errno == ETIMEDOUT ? "ETIMEDOUT" : strerror(errno));
 }
 
+static gevent_queue_t *queue;
+
+static void producer(void *arg) {
+    (void)arg;
+    static int items[3] = {1, 2, 3};
+    for (int i = 0; i < 3; i++)
+        gevent_queue_put(queue, &items[i], 5.0);   /* waits while full (1) */
+    gevent_queue_put(queue, NULL, 5.0);            /* the end */
+}
+
+static void consumer(void *arg) {
+    (void)arg;
+    int sum = 0;
+    void *item;
+    while (gevent_queue_get(queue, &item, 5.0) == 0 && item)
+        sum += *(int *)item;
+    printf("consumer: sum %d\n", sum);
+}
+
+static void *blocking_work(void *arg) {
+    usleep(100000);                /* blocks a pool thread, not the loop */
+    return (char *)arg + 1;
+}
+
+static void pooled(void *arg) {
+    (void)arg;
+    static char text[] = "xthread";
+    void *result = NULL;
+    if (gevent_run_in_thread(blocking_work, text, &result, 5.0) == 0)
+        printf("pooled: %s\n", (char *)result);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = gevent_getaddrinfo("localhost", "80", &hints, &res, 5.0);
+    printf("getaddrinfo localhost: %s\n", rc == 0 && res ? "ok" : gai_strerror(rc));
+    if (res)
+        freeaddrinfo(res);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -127,7 +167,8 @@ int main(void) {
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     pipe(quiet);
     event = gevent_event_new();
-    gevent_greenlet_t *g[8];
+    queue = gevent_queue_new(1);
+    gevent_greenlet_t *g[11];
     g[0] = gevent_spawn(sleeper, NULL);
     g[1] = gevent_spawn(waiter, NULL);
     g[2] = gevent_spawn(reader, NULL);
@@ -136,6 +177,9 @@ int main(void) {
     g[5] = gevent_spawn(closer, NULL);
     g[6] = victim = gevent_spawn(killed, NULL);
     g[7] = gevent_spawn(timed_out, NULL);
+    g[8] = gevent_spawn(producer, NULL);
+    g[9] = gevent_spawn(consumer, NULL);
+    g[10] = gevent_spawn(pooled, NULL);
 
 #ifdef WITH_ECHO_SERVICE
     int port = echo_service_start(0);
@@ -149,7 +193,7 @@ int main(void) {
     ev_run(loop, 0);
     printf("ev_run returned\n");
     int dead = 0;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 11; i++) {
         dead += gevent_dead(g[i]);
         gevent_greenlet_free(g[i]);
     }
@@ -161,6 +205,7 @@ int main(void) {
            ticks_at_wake, (last_tick - first_tick) * 1000);
     printf("sleep in a host callback: %s\n", host_sleep_errno == EDEADLK ? "EDEADLK" : "?");
     gevent_event_free(event);
+    gevent_queue_free(queue);
     if (gevent_detach() == 0)
         printf("detached\n");
     close(sv[0]);

@@ -77,6 +77,8 @@ pub(crate) struct LoopInner {
     ptr: Cell<*mut ev::ev_loop>,
     owned: bool,
     default: bool,
+    /// Attached with `from_raw`: its owner destroys it, never we.
+    borrowed: bool,
     pub(crate) callbacks: RefCell<VecDeque<CallbackEntry>>,
     prepare: Box<UnsafeCell<ev::ev_prepare>>,
     timer0: Box<UnsafeCell<ev::ev_timer>>,
@@ -342,10 +344,14 @@ impl Loop {
         install_syserr_cb();
         // SAFETY: reading libev's default-loop pointer.
         let default = unsafe { ptr == ev::ev_default_loop_ptr };
-        Loop::wrap(ptr, false, default)
+        Loop::wrap_borrowed(ptr, false, default, true)
     }
 
     fn wrap(ptr: *mut ev::ev_loop, owned: bool, default: bool) -> Loop {
+        Loop::wrap_borrowed(ptr, owned, default, false)
+    }
+
+    fn wrap_borrowed(ptr: *mut ev::ev_loop, owned: bool, default: bool, borrowed: bool) -> Loop {
         // SAFETY: zeroed libev watcher structs are valid before ev_init.
         let prepare: Box<UnsafeCell<ev::ev_prepare>> = Box::new(unsafe { std::mem::zeroed() });
         // SAFETY: as above.
@@ -354,6 +360,7 @@ impl Loop {
             ptr: Cell::new(ptr),
             owned,
             default,
+            borrowed,
             callbacks: RefCell::new(VecDeque::new()),
             prepare,
             timer0,
@@ -378,6 +385,12 @@ impl Loop {
             ev::ev_timer_set(t, 0.0, 0.0);
         }
         Loop(inner)
+    }
+
+    /// True for a loop attached with [`from_raw`](Self::from_raw): its
+    /// owner destroys it.
+    pub fn borrowed(&self) -> bool {
+        self.0.borrowed
     }
 
     /// The raw libev loop (null after [`destroy`](Self::destroy)).
@@ -610,7 +623,7 @@ impl Loop {
             ev::ev_ref(p);
             ev::ev_prepare_stop(p, self.0.prepare.get());
             ev::ev_timer_stop(p, self.0.timer0.get());
-            if self.0.owned || self.0.default {
+            if !self.0.borrowed && (self.0.owned || self.0.default) {
                 ev::ev_loop_destroy(p);
             }
         }
