@@ -14,7 +14,14 @@
  * greenlet that blocks switches back into the callback that resumed it,
  * which returns to your ev_run. The hub never runs nor destroys the loop.
  * Greenlets' timers and fds keep ev_run going, as any watcher does; the
- * hub's own watchers do not.
+ * hub's own watchers do not. The hub adds to the loop a prepare watcher
+ * of the lowest priority (it runs the ready greenlets, after your own
+ * prepare watchers), an ev_async watcher (results from the thread pool)
+ * and, while greenlets are ready, a zero timer (so the poll does not
+ * block then). It keeps its bookkeeping outside ev_userdata and installs
+ * nothing process-wide: no allocator, no syserr callback, no signal
+ * handler (libev's SIGCHLD handler only if Rust code asks for child
+ * watching).
  *
  * Conventions: a function returns 0 (or a value >= 0, or a pointer) on
  * success and -1 (or NULL) with errno set on failure. "Blocking" calls

@@ -293,6 +293,7 @@ impl Hub {
             return Err(Error::HubDestroyed);
         }
         lp.0.wake_on_push.set(true);
+        lp.set_callbacks_last();
         let hub = Hub(Rc::new(HubInner {
             greenlet: RawGreenlet::main(),
             lp,

@@ -271,6 +271,8 @@ unsafe extern "C" {
     pub fn gevent_ev_sigchld(l: *mut ev_loop, on: c_int);
     /// `ev_loop_fork` done at once, fork watchers queued; `src/c/ev_glue.c`.
     pub fn gevent_ev_loop_fork_now(l: *mut ev_loop);
+    /// libev's syserr callback now set (process-wide); `src/c/ev_glue.c`.
+    pub fn gevent_ev_syserr_cb() -> *mut c_void;
     /// Whether libev's SIGCHLD watcher is active; `src/c/ev_glue.c`.
     pub fn gevent_ev_sigchld_active() -> c_int;
 

@@ -312,3 +312,47 @@ fn detach_from_a_greenlet_on_a_raw_loop() {
         unsafe { gevent::libev::ev_loop_destroy(raw) };
     });
 }
+
+unsafe extern "C" fn hosts_syserr(_msg: *const std::ffi::c_char) {}
+
+const SYSERR_CHILD: &str = "GEVENT_TEST_ATTACH_SYSERR";
+
+/// Attaching to a raw loop leaves the host's process-wide libev syserr
+/// callback in place (in a child process: other tests make loops, which
+/// install the crate's own).
+#[test]
+fn attaching_keeps_the_hosts_syserr_callback() {
+    let (ok, out, err) = common::run_child("syserr_child", &[(SYSERR_CHILD, "1")]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("syserr child: ok"), "{out}\n{err}");
+}
+
+#[test]
+#[ignore = "child process of attaching_keeps_the_hosts_syserr_callback"]
+fn syserr_child() {
+    if std::env::var(SYSERR_CHILD).is_err() {
+        return;
+    }
+    host(|| {
+        // SAFETY: setting libev's callback before any loop exists.
+        unsafe { gevent::libev::ev_set_syserr_cb(Some(hosts_syserr)) };
+        // SAFETY: a new loop, owned by this "host" code.
+        let raw = unsafe { gevent::libev::ev_loop_new(0) };
+        // SAFETY: `raw` outlives the hub; this thread only.
+        let hub = Hub::attach(unsafe { Loop::from_raw(raw) }).unwrap();
+        let g = spawn(|| sleep(0.001));
+        // SAFETY: the live loop, on its thread.
+        unsafe { gevent::libev::ev_run(raw, 0) };
+        g.get().unwrap();
+        // SAFETY: reads libev's global.
+        let cb = unsafe { gevent::libev::gevent_ev_syserr_cb() };
+        assert_eq!(
+            cb as usize, hosts_syserr as usize,
+            "the host's callback was replaced"
+        );
+        hub.destroy();
+        // SAFETY: the host destroys its own loop after detaching.
+        unsafe { gevent::libev::ev_loop_destroy(raw) };
+    });
+    println!("syserr child: ok");
+}

@@ -257,3 +257,64 @@ fn the_readmes_c_example_works() {
         "a 0\nb 0\na 1\nb 1\na 2\nb 2\n"
     );
 }
+
+/// A mismatch between the header and the library fails loudly: at
+/// compile time for another libev configuration, at attach time
+/// (`EPROTO`) for another ABI number.
+#[test]
+fn a_mismatched_header_fails_at_compile_or_attach_time() {
+    build_libs();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir();
+    let cc = |code: &str, name: &str| {
+        let src = dir.join(format!("gevent-{name}-{}.c", std::process::id()));
+        std::fs::write(&src, code).unwrap();
+        let exe = src.with_extension("");
+        let out = Command::new("cc")
+            .arg(&src)
+            .arg("-I")
+            .arg(root.join("include"))
+            .arg("-I")
+            .arg(root.join("libev"))
+            .arg(libgevent())
+            .args(["-lpthread", "-ldl", "-lm", "-o"])
+            .arg(&exe)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&src);
+        (out, exe)
+    };
+    // Another configuration of libev's struct layouts: a compile error.
+    let (out, _) = cc(
+        "#define EV_MULTIPLICITY 0\n#include \"gevent.h\"\nint main(void) { return 0; }\n",
+        "badconfig",
+    );
+    assert!(!out.status.success(), "compiled with EV_MULTIPLICITY 0");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("EV_MULTIPLICITY must be 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another ABI number at attach: EPROTO, and no hub.
+    let (out, exe) = cc(
+        "#include <errno.h>\n#include \"gevent.h\"\n\
+         int main(void) {\n\
+           struct ev_loop *l = ev_loop_new(0);\n\
+           if (gevent_attach_abi(l, GEVENT_EV_ABI + 1) != -1 || errno != EPROTO) return 1;\n\
+           if (gevent_sleep(0) != -1 || errno != ENXIO) return 2;\n\
+           if (gevent_attach(l) != 0) return 3;\n\
+           gevent_detach();\n\
+           ev_loop_destroy(l);\n\
+           return 0;\n\
+         }\n",
+        "badabi",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(&exe).status().unwrap();
+    let _ = std::fs::remove_file(&exe);
+    assert_eq!(run.code(), Some(0), "exit code names the failed check");
+}

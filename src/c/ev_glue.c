@@ -58,3 +58,9 @@ void gevent_ev_loop_fork_now(struct ev_loop *loop) {
         queue_events(loop, (W *)loop->forks, loop->forkcnt, EV_FORK);
 #endif
 }
+
+/* The process's libev syserr callback (for tests that check the crate
+ * leaves a host's own callback in place). */
+void *gevent_ev_syserr_cb(void) {
+    return (void *)syserr_cb;
+}

@@ -341,7 +341,8 @@ impl Loop {
     /// `ptr` must be a live libev loop, used only from this thread while the
     /// handle (and anything made from it) exists.
     pub unsafe fn from_raw(ptr: *mut ev::ev_loop) -> Loop {
-        install_syserr_cb();
+        // No install_syserr_cb here: the loop's owner may have set its own
+        // process-wide callback, which stays.
         // SAFETY: reading libev's default-loop pointer.
         let default = unsafe { ptr == ev::ev_default_loop_ptr };
         Loop::wrap_borrowed(ptr, false, default, true)
@@ -385,6 +386,24 @@ impl Loop {
             ev::ev_timer_set(t, 0.0, 0.0);
         }
         Loop(inner)
+    }
+
+    /// Runs the loop's callbacks (and so the ready greenlets) from a
+    /// prepare watcher of the lowest priority, after the host's own
+    /// prepare watchers (what [`Hub::attach`](crate::Hub::attach) wants);
+    /// by default it has the highest.
+    pub(crate) fn set_callbacks_last(&self) {
+        let Ok(p) = self.raw_checked() else { return };
+        let w = self.0.prepare.get();
+        // SAFETY: p is live; the prepare watcher is ours. Restarting keeps
+        // its unref: ev_ref before the stop, ev_unref after the start.
+        unsafe {
+            ev::ev_ref(p);
+            ev::ev_prepare_stop(p, w);
+            (*w).w.priority = ev::EV_MINPRI;
+            ev::ev_prepare_start(p, w);
+            ev::ev_unref(p);
+        }
     }
 
     /// True for a loop attached with [`from_raw`](Self::from_raw): its
