@@ -347,7 +347,7 @@ fn syserr_child() {
         // SAFETY: reads libev's global.
         let cb = unsafe { gevent::libev::gevent_ev_syserr_cb() };
         assert_eq!(
-            cb as usize, hosts_syserr as usize,
+            cb as usize, hosts_syserr as *const () as usize,
             "the host's callback was replaced"
         );
         hub.destroy();
