@@ -13,8 +13,8 @@
  * loop's callbacks (a prepare watcher and the watchers they wait on); a
  * greenlet that blocks switches back into the callback that resumed it,
  * which returns to your ev_run. The hub never runs nor destroys the loop.
- * Greenlets' timers and fds keep ev_run going, as any watcher does; the
- * hub's own watchers do not. The hub adds to the loop a prepare watcher
+ * Greenlets' timers and fds keep ev_run going, as any watcher does
+ * (unless gevent_keep_loop_alive(0)); the hub's own watchers do not. The hub adds to the loop a prepare watcher
  * of the lowest priority (it runs the ready greenlets, after your own
  * prepare watchers), an ev_async watcher (results from the thread pool)
  * and, while greenlets are ready, a zero timer (so the poll does not
@@ -62,6 +62,12 @@ int gevent_attach_abi(struct ev_loop *loop, unsigned abi);
  * (their blocked calls return ECANCELED/ESHUTDOWN); the loop is left as it
  * is, with none of the hub's watchers on it. */
 int gevent_detach(void);
+
+/* Whether the greenlets' timers, fds and waits keep ev_run going (not
+ * blocking): on (1) by default, as any watcher; with 0, watchers made from
+ * now on do not, and ev_run returns once your own watchers are done (the
+ * greenlets still waiting go on when you run the loop again). */
+int gevent_keep_loop_alive(int on);
 
 /* Spawns fn(arg) as a greenlet (not blocking; it starts from the loop).
  * Returns a handle to free with gevent_greenlet_free(), or NULL. */

@@ -112,6 +112,15 @@ pub extern "C" fn gevent_detach() -> c_int {
     })
 }
 
+/// `gevent_keep_loop_alive(on)`: see `include/gevent.h`.
+#[unsafe(no_mangle)]
+pub extern "C" fn gevent_keep_loop_alive(on: c_int) -> c_int {
+    guard(-1, || {
+        attached_hub()?.set_keep_loop_alive(on != 0);
+        Ok(0)
+    })
+}
+
 /// A greenlet handle given to C.
 pub struct CGreenlet(Greenlet<()>);
 

@@ -313,6 +313,16 @@ impl Hub {
         self.0.attached
     }
 
+    /// Whether the greenlets' own watchers (their timers, sockets, waits)
+    /// keep the loop running: true by default, as for any libev watcher.
+    /// With `false`, watchers made from now on are unreferenced, so an
+    /// attached hub's host gets `ev_run` back once *its* own watchers are
+    /// done, greenlets still waiting or not (they go on when it runs the
+    /// loop again).
+    pub fn set_keep_loop_alive(&self, keep: bool) {
+        self.0.lp.0.watchers_unref.set(!keep);
+    }
+
     /// The loop this hub runs.
     pub fn loop_(&self) -> &Loop {
         &self.0.lp

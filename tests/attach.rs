@@ -356,3 +356,36 @@ fn syserr_child() {
     });
     println!("syserr child: ok");
 }
+
+/// With `set_keep_loop_alive(false)` the host's `ev_run` returns once its
+/// own watchers are done, while a greenlet still sleeps; running the loop
+/// again lets it finish.
+#[test]
+fn the_host_can_choose_that_greenlets_do_not_keep_its_loop_running() {
+    let _d = common::deadline("attach_keep_alive", common::TEST_DEADLINE);
+    host(|| {
+        let lp = Loop::new(0).unwrap();
+        let hub = Hub::attach(lp.clone()).unwrap();
+        hub.set_keep_loop_alive(false);
+        let g = spawn(|| {
+            sleep(0.3)?;
+            Ok(5)
+        });
+        let t = lp.timer(0.02, 0.0).unwrap();
+        t.set_ref(true);
+        t.start(|| {}).unwrap();
+        let t0 = Instant::now();
+        lp.run();
+        let first = t0.elapsed().as_secs_f64();
+        assert!(first < 0.25, "ev_run waited for the greenlet: {first}");
+        assert!(!g.ready());
+        // The host runs its loop again, with a watcher of its own that
+        // outlasts the greenlet.
+        let t2 = lp.timer(0.5, 0.0).unwrap();
+        t2.set_ref(true);
+        t2.start(|| {}).unwrap();
+        lp.run();
+        assert_eq!(g.get().unwrap(), 5);
+        hub.destroy();
+    });
+}

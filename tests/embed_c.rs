@@ -70,6 +70,8 @@ const EXPECTED: &[&str] = &[
     "timed out: ETIMEDOUT",
     "closed waiter: EBADF",
     "killed: ECANCELED",
+    // At 60 ms a greenlet writes to a pipe the C program watches itself.
+    "host io watcher: got ! from a greenlet",
     // A 100 ms blocking call on the thread pool, then a lookup there.
     "pooled: thread",
     "getaddrinfo localhost: ok",
@@ -77,7 +79,7 @@ const EXPECTED: &[&str] = &[
     "waiter: got the event",
     "reader: read ping",
     "ev_run returned",
-    "dead greenlets: 11",
+    "dead greenlets: 12",
     "host ticks: 20",
     "sleep in a host callback: EDEADLK",
     "detached",
@@ -298,11 +300,17 @@ fn a_mismatched_header_fails_at_compile_or_attach_time() {
     // Another ABI number at attach: EPROTO, and no hub.
     let (out, exe) = cc(
         "#include <errno.h>\n#include \"gevent.h\"\n\
+         static void nap(void *a) { (void)a; gevent_sleep(1.0); }\n\
          int main(void) {\n\
            struct ev_loop *l = ev_loop_new(0);\n\
            if (gevent_attach_abi(l, GEVENT_EV_ABI + 1) != -1 || errno != EPROTO) return 1;\n\
            if (gevent_sleep(0) != -1 || errno != ENXIO) return 2;\n\
            if (gevent_attach(l) != 0) return 3;\n\
+           if (gevent_keep_loop_alive(0) != 0) return 4;\n\
+           gevent_greenlet_t *g = gevent_spawn(nap, NULL);\n\
+           ev_run(l, 0);  /* returns at once: the greenlets do not keep it */\n\
+           if (gevent_dead(g) != 0) return 5;\n\
+           gevent_greenlet_free(g);\n\
            gevent_detach();\n\
            ev_loop_destroy(l);\n\
            return 0;\n\

@@ -34,6 +34,21 @@ static gevent_event_t *event;
 static int sv[2];                 /* socketpair: greenlet -> greenlet */
 static int quiet[2];              /* a pipe nobody writes to */
 static gevent_greenlet_t *victim;
+static int hostpipe[2];           /* a greenlet -> the host's io watcher */
+
+static void host_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+    (void)revents;
+    char c;
+    if (read(w->fd, &c, 1) == 1)
+        printf("host io watcher: got %c from a greenlet\n", c);
+    ev_io_stop(loop, w);
+}
+
+static void notifier(void *arg) {
+    (void)arg;
+    gevent_sleep(0.06);
+    write(hostpipe[1], "!", 1);
+}
 
 static void host_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     (void)revents;
@@ -154,6 +169,10 @@ int main(void) {
     ev_timer timer;
     ev_timer_init(&timer, host_timer_cb, 0.01, 0.01);
     ev_timer_start(loop, &timer);
+    pipe(hostpipe);
+    ev_io host_io;
+    ev_io_init(&host_io, host_io_cb, hostpipe[0], EV_READ);
+    ev_io_start(loop, &host_io);
 
     if (gevent_attach(loop) != 0) {
         printf("attach failed: %s\n", gevent_strerror(errno));
@@ -168,7 +187,7 @@ int main(void) {
     pipe(quiet);
     event = gevent_event_new();
     queue = gevent_queue_new(1);
-    gevent_greenlet_t *g[11];
+    gevent_greenlet_t *g[12];
     g[0] = gevent_spawn(sleeper, NULL);
     g[1] = gevent_spawn(waiter, NULL);
     g[2] = gevent_spawn(reader, NULL);
@@ -180,6 +199,7 @@ int main(void) {
     g[8] = gevent_spawn(producer, NULL);
     g[9] = gevent_spawn(consumer, NULL);
     g[10] = gevent_spawn(pooled, NULL);
+    g[11] = gevent_spawn(notifier, NULL);
 
 #ifdef WITH_ECHO_SERVICE
     int port = echo_service_start(0);
@@ -193,7 +213,7 @@ int main(void) {
     ev_run(loop, 0);
     printf("ev_run returned\n");
     int dead = 0;
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < 12; i++) {
         dead += gevent_dead(g[i]);
         gevent_greenlet_free(g[i]);
     }
@@ -211,6 +231,8 @@ int main(void) {
     close(sv[0]);
     close(sv[1]);
     close(quiet[1]);
+    close(hostpipe[0]);
+    close(hostpipe[1]);
     ev_loop_destroy(loop);
     return 0;
 }

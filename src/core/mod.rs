@@ -92,6 +92,9 @@ pub(crate) struct LoopInner {
     /// own prepare watcher, `EVRUN_NOWAIT` loops) must not wait for an
     /// unrelated event, so queueing starts the zero timer.
     pub(crate) wake_on_push: Cell<bool>,
+    /// Watchers made from now on start unreferenced (an attached hub whose
+    /// host does not want greenlets to keep its `ev_run` going).
+    pub(crate) watchers_unref: Cell<bool>,
 }
 
 /// Backend names as gevent spells them, with their libev flags, in
@@ -370,6 +373,7 @@ impl Loop {
             stopping: Cell::new(false),
             update_now_calls: Cell::new(0),
             wake_on_push: Cell::new(false),
+            watchers_unref: Cell::new(false),
         });
         // SAFETY: the watchers are boxed inside the Rc'd LoopInner, so they
         // do not move; LoopInner's Drop stops them before freeing. `data`

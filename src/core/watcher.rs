@@ -243,7 +243,7 @@ impl<K: WatcherKind> Watcher<K> {
             raw: UnsafeCell::new(raw),
             lp: lp.clone(),
             cb: Cell::new(None),
-            ref_: Cell::new(true),
+            ref_: Cell::new(!lp.0.watchers_unref.get()),
             unrefed: Cell::new(false),
             closed: Cell::new(false),
             revents: Cell::new(0),
