@@ -29,25 +29,40 @@ fn build_libs() {
     );
 }
 
-/// Compiles main.c with `cc` and the given library and defines; the
-/// executable's path.
-fn compile(lib: &Path, defines: &[&str], name: &str) -> PathBuf {
+/// `cc <defines> <src> -I include -I libev <lib> -l... -o <out>`.
+fn cc(src: &Path, lib: &Path, defines: &[&str], out: &Path) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::env::temp_dir().join(format!("gevent-{name}-{}", std::process::id()));
-    let status = Command::new("cc")
+    Command::new("cc")
         .args(defines)
-        .arg(root.join("examples/embed_c/main.c"))
+        .arg(src)
         .arg("-I")
         .arg(root.join("include"))
         .arg("-I")
         .arg(root.join("libev"))
         .arg(lib)
         .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&out)
-        .status()
-        .expect("the system C compiler (cc)");
-    assert!(status.success(), "cc failed");
-    out
+        .arg(out)
+        .output()
+        .expect("the system C compiler (cc)")
+}
+
+/// A temporary path for a test's build product.
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("gevent-{name}-{}", std::process::id()))
+}
+
+/// Compiles main.c with `cc` and the given library and defines; the
+/// executable's path.
+fn compile(lib: &Path, defines: &[&str], name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = temp(name);
+    let out = cc(&root.join("examples/embed_c/main.c"), lib, defines, &exe);
+    assert!(
+        out.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
 }
 
 fn libgevent() -> PathBuf {
@@ -235,21 +250,10 @@ fn the_readmes_c_example_works() {
         .nth(1)
         .and_then(|s| s.split("```").next())
         .unwrap();
-    let src = std::env::temp_dir().join(format!("gevent-readme-{}.c", std::process::id()));
+    let src = temp("readme").with_extension("c");
     std::fs::write(&src, code).unwrap();
     let exe = src.with_extension("");
-    let status = Command::new("cc")
-        .arg(&src)
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg("-I")
-        .arg(root.join("libev"))
-        .arg(libgevent())
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
-        .arg(&exe)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(cc(&src, &libgevent(), &[], &exe).status.success());
     let out = Command::new(&exe).output().unwrap();
     let _ = std::fs::remove_file(&src);
     let _ = std::fs::remove_file(&exe);
@@ -266,23 +270,11 @@ fn the_readmes_c_example_works() {
 #[test]
 fn a_mismatched_header_fails_at_compile_or_attach_time() {
     build_libs();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir();
     let cc = |code: &str, name: &str| {
-        let src = dir.join(format!("gevent-{name}-{}.c", std::process::id()));
+        let src = temp(name).with_extension("c");
         std::fs::write(&src, code).unwrap();
         let exe = src.with_extension("");
-        let out = Command::new("cc")
-            .arg(&src)
-            .arg("-I")
-            .arg(root.join("include"))
-            .arg("-I")
-            .arg(root.join("libev"))
-            .arg(libgevent())
-            .args(["-lpthread", "-ldl", "-lm", "-o"])
-            .arg(&exe)
-            .output()
-            .unwrap();
+        let out = cc(&src, &libgevent(), &[], &exe);
         let _ = std::fs::remove_file(&src);
         (out, exe)
     };
