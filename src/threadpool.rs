@@ -113,7 +113,13 @@ impl Inner {
         shared.work.notify_all();
         for (id, job) in dropped {
             drop(job);
-            if let Some(p) = PENDING.with(|p| p.borrow_mut().remove(&id)) {
+            // try_with: a pool can be dropped while the thread's locals are
+            // being destroyed (a greenlet unwound at thread exit).
+            let pending = PENDING
+                .try_with(|p| p.borrow_mut().remove(&id))
+                .ok()
+                .flatten();
+            if let Some(p) = pending {
                 p.fail(Error::GreenletExit);
             }
         }
@@ -127,15 +133,17 @@ impl Inner {
     fn abandon(&self) {
         self.close();
         let me = self as *const Inner;
-        let mine: Vec<Box<dyn PendingOps>> = PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            let ids: Vec<u64> = p
-                .iter()
-                .filter(|(_, v)| v.pool_ptr() == me)
-                .map(|(k, _)| *k)
-                .collect();
-            ids.into_iter().filter_map(|id| p.remove(&id)).collect()
-        });
+        let mine: Vec<Box<dyn PendingOps>> = PENDING
+            .try_with(|p| {
+                let mut p = p.borrow_mut();
+                let ids: Vec<u64> = p
+                    .iter()
+                    .filter(|(_, v)| v.pool_ptr() == me)
+                    .map(|(k, _)| *k)
+                    .collect();
+                ids.into_iter().filter_map(|id| p.remove(&id)).collect()
+            })
+            .unwrap_or_default();
         for p in mine {
             p.fail(Error::HubDestroyed);
         }

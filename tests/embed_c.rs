@@ -229,8 +229,12 @@ fn the_c_program_is_clean_under_valgrind() {
         .expect("valgrind (on every machine of this project's kind)");
     let _ = std::fs::remove_file(&exe);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "valgrind reported:\n{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{:?}; valgrind reported:\n{stderr}\nthe program printed:\n{stdout}",
+        out.status
+    );
     // Under valgrind the greenlets start slowly, so timers started
     // moments apart may come due in another order: the lines are checked
     // as a set, and the rate not at all.

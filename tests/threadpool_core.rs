@@ -294,3 +294,26 @@ fn imap_after_kill_reports_the_refusal() {
     assert_eq!(got.len(), 1);
     assert!(matches!(got[0], Err(Error::InvalidArgument(_))), "{got:?}");
 }
+
+/// A thread ends while one of its greenlets waits for a pool task: the
+/// greenlet is unwound during the thread's exit, its pool handle dropped
+/// while the thread's locals go away, and nothing panics (a panic there
+/// would abort the process).
+#[test]
+fn a_thread_may_end_while_a_greenlet_waits_on_its_pool() {
+    for _ in 0..5 {
+        std::thread::spawn(|| {
+            let pool = ThreadPool::new(1).unwrap();
+            let _g = spawn(move || pool.apply(|| std::thread::sleep(Duration::from_millis(100))));
+            sleep(0.01).unwrap();
+        })
+        .join()
+        .unwrap();
+        std::thread::spawn(|| {
+            let _g = spawn(|| gevent::socket::gethostbyname("localhost"));
+            gevent::idle().unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+}
