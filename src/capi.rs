@@ -11,7 +11,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
 
 use crate::core::Loop;
 use crate::error::Error;
@@ -27,6 +26,20 @@ pub fn ev_abi() -> c_uint {
         | ((ev::EV_VERSION_MINOR as c_uint) << 16)
         | ((std::mem::size_of::<ev::ev_io>() as c_uint) << 8)
         | std::mem::size_of::<ev::ev_timer>() as c_uint
+}
+
+/// An OS error with errno `e`, as the C API reports it.
+fn os_error(e: c_int) -> Error {
+    std::io::Error::from_raw_os_error(e).into()
+}
+
+/// `Err(Io(EBADF))` unless `fd` is open.
+fn check_open(fd: c_int) -> crate::Result<()> {
+    // SAFETY: F_GETFD on any integer is harmless.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(())
 }
 
 fn set_errno(e: c_int) {
@@ -69,7 +82,7 @@ fn guard<T>(fail: T, f: impl FnOnce() -> crate::Result<T>) -> T {
 fn attached_hub() -> crate::Result<Hub> {
     match get_hub_if_exists() {
         Some(h) if h.attached() && !h.destroyed() => Ok(h),
-        _ => Err(std::io::Error::from_raw_os_error(libc::ENXIO).into()),
+        _ => Err(os_error(libc::ENXIO)),
     }
 }
 
@@ -90,10 +103,10 @@ pub unsafe extern "C" fn gevent_attach_abi(lp: *mut ev::ev_loop, abi: c_uint) ->
             return Err(Error::invalid("a null loop"));
         }
         if abi != ev_abi() {
-            return Err(std::io::Error::from_raw_os_error(libc::EPROTO).into());
+            return Err(os_error(libc::EPROTO));
         }
         if get_hub_if_exists().is_some() {
-            return Err(std::io::Error::from_raw_os_error(libc::EEXIST).into());
+            return Err(os_error(libc::EEXIST));
         }
         // SAFETY: the caller's contract.
         let lp = unsafe { Loop::from_raw(lp) };
@@ -171,7 +184,7 @@ pub unsafe extern "C" fn gevent_join(g: *mut CGreenlet, secs: f64) -> c_int {
         if done {
             Ok(0)
         } else {
-            Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+            Err(os_error(libc::ETIMEDOUT))
         }
     })
 }
@@ -268,10 +281,7 @@ pub extern "C" fn gevent_wait_fd(fd: c_int, events: c_int, secs: f64) -> c_int {
                 "another greenlet waits on this fd".into(),
             ));
         }
-        // SAFETY: F_GETFD on any integer is harmless.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
+        check_open(fd)?;
         struct Registered(c_int, Vec<c_int>);
         impl Drop for Registered {
             fn drop(&mut self) {
@@ -288,20 +298,10 @@ pub extern "C" fn gevent_wait_fd(fd: c_int, events: c_int, secs: f64) -> c_int {
             }
         });
         let _registered = Registered(fd, dirs);
-        let w = hub.loop_().io(fd, events)?;
-        let on_close: Rc<dyn Fn()> = {
-            let (hub, w) = (hub.clone(), w.clone());
-            Rc::new(move || {
-                crate::socket::cancel_wait_pub(&hub, &w);
-                w.stop();
-            })
-        };
-        let _closing = crate::socket::watch_close(fd, on_close);
-        if hub.wait_watcher(&w, timeout(secs), false)? {
-            let got = w.revents() & (ev::EV_READ | ev::EV_WRITE);
-            Ok(if got == 0 { events } else { got })
-        } else {
-            Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+        match crate::socket::wait_fd_events(&hub, fd, events, timeout(secs))? {
+            Some(0) => Ok(events),
+            Some(got) => Ok(got),
+            None => Err(os_error(libc::ETIMEDOUT)),
         }
     })
 }
@@ -310,10 +310,7 @@ pub extern "C" fn gevent_wait_fd(fd: c_int, events: c_int, secs: f64) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn gevent_close(fd: c_int) -> c_int {
     guard(-1, || {
-        // SAFETY: F_GETFD on any integer is harmless.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
+        check_open(fd)?;
         crate::socket::close_fd(fd);
         Ok(0)
     })
@@ -388,7 +385,7 @@ pub unsafe extern "C" fn gevent_event_wait(e: *mut CEvent, secs: f64) -> c_int {
         if set {
             Ok(0)
         } else {
-            Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+            Err(os_error(libc::ETIMEDOUT))
         }
     })
 }
@@ -459,7 +456,7 @@ fn full_is_timeout(e: Error, secs: f64) -> Error {
             } else {
                 libc::ETIMEDOUT
             };
-            std::io::Error::from_raw_os_error(errno).into()
+            os_error(errno)
         }
         e => e,
     }
@@ -640,7 +637,7 @@ pub unsafe extern "C" fn gevent_getaddrinfo(
             _ => {
                 // Given up (timeout, kill): the worker frees a late answer.
                 waited?;
-                Err(std::io::Error::from_raw_os_error(libc::ETIMEDOUT).into())
+                Err(os_error(libc::ETIMEDOUT))
             }
         }
     });

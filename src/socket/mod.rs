@@ -196,11 +196,6 @@ thread_local! {
     static NEXT_WAIT: Cell<u64> = const { Cell::new(0) };
 }
 
-/// [`cancel_wait`] for the C API.
-pub(crate) fn cancel_wait_pub(hub: &Hub, w: &Io) -> bool {
-    cancel_wait(hub, w)
-}
-
 /// A registration in [`FD_WAITS`], removed on drop.
 pub(crate) struct FdWait {
     fd: RawFd,
@@ -1053,7 +1048,22 @@ pub fn wait_readwrite(fd: RawFd, timeout: Option<f64>) -> Result<()> {
 
 fn wait_fd(fd: RawFd, events: i32, timeout: Option<f64>) -> Result<()> {
     let secs = timeout.map(checked_timeout).transpose()?;
-    let hub = get_hub();
+    match wait_fd_events(&get_hub(), fd, events, secs)? {
+        Some(_) => Ok(()),
+        None => Err(timed_out(secs)),
+    }
+}
+
+/// The one cooperative wait on a raw fd ([`wait_read`] & co., the C API's
+/// `gevent_wait_fd`): an io watcher for `events`, woken with `EBADF` if a
+/// [`Socket`] on `fd` is closed meanwhile. The events that fired, or
+/// `None` when `secs` passed first.
+pub(crate) fn wait_fd_events(
+    hub: &Hub,
+    fd: RawFd,
+    events: i32,
+    secs: Option<f64>,
+) -> Result<Option<i32>> {
     let w = hub.loop_().io(fd, events)?;
     let on_close: Rc<dyn Fn()> = {
         let (hub, w) = (hub.clone(), w.clone());
@@ -1064,8 +1074,8 @@ fn wait_fd(fd: RawFd, events: i32, timeout: Option<f64>) -> Result<()> {
     };
     let _closing = watch_close(fd, on_close);
     if hub.wait_watcher(&w, secs, false)? {
-        Ok(())
+        Ok(Some(w.revents() & events))
     } else {
-        Err(timed_out(secs))
+        Ok(None)
     }
 }
