@@ -170,17 +170,7 @@ impl ThreadPool {
         let pool = ThreadPool(Rc::new(Inner {
             hub,
             handle,
-            shared: RefCell::new(Arc::new(Shared {
-                state: Mutex::new(State {
-                    queue: VecDeque::new(),
-                    workers: 0,
-                    idle: 0,
-                    maxsize,
-                    exits: 0,
-                    closing: false,
-                }),
-                work: Condvar::new(),
-            })),
+            shared: RefCell::new(Shared::new(VecDeque::new(), maxsize, false)),
             unfinished: Cell::new(0),
             all_done,
         }));
@@ -216,11 +206,7 @@ impl ThreadPool {
         let mut st = shared.state.lock();
         st.maxsize = maxsize;
         shared.work.notify_all();
-        let wanted = st.queue.len().min(maxsize);
-        while st.workers < wanted {
-            start_worker(&shared, &mut st)?;
-        }
-        Ok(())
+        start_for_queue(&shared, &mut st)
     }
 
     /// Threads running now (gevent's `size`).
@@ -630,6 +616,31 @@ fn complete<R: 'static>(id: u64, outcome: std::result::Result<R, String>) {
     finish(&pool, &lp);
 }
 
+impl Shared {
+    fn new(queue: VecDeque<(u64, Job)>, maxsize: usize, closing: bool) -> Arc<Shared> {
+        Arc::new(Shared {
+            state: Mutex::new(State {
+                queue,
+                workers: 0,
+                idle: 0,
+                maxsize,
+                exits: 0,
+                closing,
+            }),
+            work: Condvar::new(),
+        })
+    }
+}
+
+/// Starts workers for the queued tasks, up to `maxsize`.
+fn start_for_queue(shared: &Arc<Shared>, st: &mut State) -> Result<()> {
+    let wanted = st.queue.len().min(st.maxsize);
+    while st.workers < wanted {
+        start_worker(shared, st)?;
+    }
+    Ok(())
+}
+
 /// Starts one worker thread, counted in `st`.
 fn start_worker(shared: &Arc<Shared>, st: &mut State) -> Result<()> {
     st.workers += 1;
@@ -700,17 +711,22 @@ impl Hub {
     }
 }
 
+/// This thread's pools that still exist.
+fn live_pools() -> Vec<Rc<Inner>> {
+    POOLS.with(|p| {
+        p.borrow()
+            .iter()
+            .filter_map(std::rc::Weak::upgrade)
+            .collect()
+    })
+}
+
 /// Runs `f` (the `fork`) holding every lock a worker thread of this
 /// thread's pools may take (each pool's queue, its hub's callback queue),
 /// after waiting for workers that hold one now; so that in the child no
 /// lock is held by a thread that does not exist there.
 pub(crate) fn with_quiesced<R>(f: impl FnOnce() -> R) -> R {
-    let pools: Vec<Rc<Inner>> = POOLS.with(|p| {
-        p.borrow()
-            .iter()
-            .filter_map(std::rc::Weak::upgrade)
-            .collect()
-    });
+    let pools = live_pools();
     fn hold<R>(pools: &[Rc<Inner>], f: impl FnOnce() -> R) -> R {
         match pools.split_first() {
             None => f(),
@@ -727,12 +743,7 @@ pub(crate) fn with_quiesced<R>(f: impl FnOnce() -> R) -> R {
 /// In a forked child: every pool of this thread gets new workers (see
 /// [`revive`]).
 pub(crate) fn after_fork_in_child() {
-    let pools: Vec<Rc<Inner>> = POOLS.with(|p| {
-        p.borrow()
-            .iter()
-            .filter_map(std::rc::Weak::upgrade)
-            .collect()
-    });
+    let pools = live_pools();
     for p in &pools {
         revive(p);
     }
@@ -750,26 +761,9 @@ fn revive(p: &Rc<Inner>) {
         None => (VecDeque::new(), DEFAULT_SIZE, false),
     };
     let queued: Vec<u64> = queue.iter().map(|(id, _)| *id).collect();
-    let fresh = Arc::new(Shared {
-        state: Mutex::new(State {
-            queue,
-            workers: 0,
-            idle: 0,
-            maxsize,
-            exits: 0,
-            closing,
-        }),
-        work: Condvar::new(),
-    });
-    {
-        let mut st = fresh.state.lock();
-        let wanted = st.queue.len().min(st.maxsize);
-        while st.workers < wanted {
-            if start_worker(&fresh, &mut st).is_err() {
-                break;
-            }
-        }
-    }
+    let fresh = Shared::new(queue, maxsize, closing);
+    // Best effort: a task left queued runs once a later spawn starts one.
+    let _ = start_for_queue(&fresh, &mut fresh.state.lock());
     // The old part may still be locked: it is never touched again.
     std::mem::forget(old);
     *p.shared.borrow_mut() = fresh;
