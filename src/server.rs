@@ -102,9 +102,9 @@ struct Base {
 }
 
 impl Base {
-    fn new(addr: impl ToAddr) -> Base {
+    fn new(addr: Result<SocketAddr>) -> Base {
         Base {
-            addr: addr.to_addr(),
+            addr,
             given: RefCell::new(None),
             bound: Cell::new(None),
             pool: RefCell::new(None),
@@ -212,9 +212,13 @@ impl StreamServer {
             Address::Inet(peer) => handler(sock, peer),
             other => Err(Error::invalid(format!("an IP server got a {other} peer"))),
         };
+        StreamServer::with_base(Base::new(addr.to_addr()), Rc::new(handler))
+    }
+
+    fn with_base(base: Base, handler: Handler) -> StreamServer {
         StreamServer(Rc::new(Inner {
-            base: Base::new(addr),
-            handler: Rc::new(handler),
+            base,
+            handler,
             backlog: Cell::new(DEFAULT_BACKLOG),
             reuse_port: Cell::new(false),
             max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
@@ -263,23 +267,9 @@ impl StreamServer {
             ))),
             Err(e) => Err(e),
         };
-        let base = Base {
-            addr,
-            given: RefCell::new(Some(listener)),
-            bound: Cell::new(None),
-            pool: RefCell::new(None),
-            socket: RefCell::new(None),
-            worker: RefCell::new(None),
-            stopped: RefCell::new(None),
-        };
-        StreamServer(Rc::new(Inner {
-            base,
-            handler: Rc::new(handler),
-            backlog: Cell::new(DEFAULT_BACKLOG),
-            reuse_port: Cell::new(false),
-            max_accept: Cell::new(DEFAULT_MAX_ACCEPT),
-            stop_timeout: Cell::new(STOP_TIMEOUT),
-        }))
+        let base = Base::new(addr);
+        *base.given.borrow_mut() = Some(listener);
+        StreamServer::with_base(base, Rc::new(handler))
     }
 
     /// The listener's address of any family (an `AF_UNIX` path, too).
@@ -589,7 +579,7 @@ impl DatagramServer {
         F: Fn(&DatagramServer, Vec<u8>, SocketAddr) -> Result<()> + 'static,
     {
         DatagramServer(Rc::new(DInner {
-            base: Base::new(addr),
+            base: Base::new(addr.to_addr()),
             handler: Rc::new(handler),
         }))
     }
