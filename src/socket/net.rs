@@ -66,8 +66,10 @@ fn secs(t: Option<Duration>) -> Result<Option<f64>> {
     }
 }
 
-/// Timeouts, deadlines and the rest both stream types share.
-macro_rules! stream_common {
+/// What every connected-or-bound wrapper (the streams, `UdpSocket`)
+/// shares: the socket, its addresses, timeouts, deadlines, non-blocking
+/// mode.
+macro_rules! socket_common {
     ($ty:ident, $addr:ty, $conv:path) => {
         impl $ty {
             /// The socket underneath, for gevent-style calls.
@@ -89,15 +91,6 @@ macro_rules! stream_common {
             /// [`Error::Io`] (`ENOTCONN`).
             pub fn peer_addr(&self) -> Result<$addr> {
                 $conv(self.0.peer_address()?)
-            }
-
-            /// Shuts down reading, writing or both, waking the greenlets
-            /// waiting in that direction.
-            ///
-            /// # Errors
-            /// [`Error::Io`] (`ENOTCONN`).
-            pub fn shutdown(&self, h: Shutdown) -> Result<()> {
-                self.0.shutdown(how(h))
             }
 
             /// The longest a read waits (`None`: no limit).
@@ -148,6 +141,24 @@ macro_rules! stream_common {
             /// `Err(Io(EAGAIN))` (`io::ErrorKind::WouldBlock`).
             pub fn set_nonblocking(&self, on: bool) {
                 self.0.setblocking(!on);
+            }
+        }
+    };
+}
+
+/// What both stream types add: shutdown, clones and halves, `Read`/`Write`.
+macro_rules! stream_common {
+    ($ty:ident, $addr:ty, $conv:path) => {
+        socket_common!($ty, $addr, $conv);
+
+        impl $ty {
+            /// Shuts down reading, writing or both, waking the greenlets
+            /// waiting in that direction.
+            ///
+            /// # Errors
+            /// [`Error::Io`] (`ENOTCONN`).
+            pub fn shutdown(&self, h: Shutdown) -> Result<()> {
+                self.0.shutdown(how(h))
             }
 
             /// Another handle to the same stream (std duplicates the fd;
@@ -486,6 +497,8 @@ impl UnixListener {
 #[derive(Debug)]
 pub struct UdpSocket(Socket);
 
+socket_common!(UdpSocket, SocketAddr, inet);
+
 impl UdpSocket {
     /// Binds to `addr`.
     ///
@@ -543,22 +556,6 @@ impl UdpSocket {
         self.0.recv_into(buf)
     }
 
-    /// The bound address.
-    ///
-    /// # Errors
-    /// [`Error::Io`] once closed.
-    pub fn local_addr(&self) -> Result<SocketAddr> {
-        self.0.local_address()?.to_addr()
-    }
-
-    /// The connected peer.
-    ///
-    /// # Errors
-    /// [`Error::Io`] (`ENOTCONN`).
-    pub fn peer_addr(&self) -> Result<SocketAddr> {
-        self.0.peer_address()?.to_addr()
-    }
-
     /// `SO_BROADCAST`.
     ///
     /// # Errors
@@ -566,43 +563,5 @@ impl UdpSocket {
     pub fn set_broadcast(&self, on: bool) -> Result<()> {
         self.0
             .setsockopt(libc::SOL_SOCKET, libc::SO_BROADCAST, i32::from(on))
-    }
-
-    /// The longest a receive waits.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a zero duration, as std.
-    pub fn set_read_timeout(&self, t: Option<Duration>) -> Result<()> {
-        self.0.set_timeout_of(READ, secs(t)?);
-        Ok(())
-    }
-
-    /// The longest a send waits.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a zero duration, as std.
-    pub fn set_write_timeout(&self, t: Option<Duration>) -> Result<()> {
-        self.0.set_timeout_of(WRITE, secs(t)?);
-        Ok(())
-    }
-
-    /// Receives fail with [`Error::Timeout`] from `deadline` on.
-    pub fn set_read_deadline(&self, deadline: Option<Instant>) {
-        self.0.set_deadline_of(READ, deadline);
-    }
-
-    /// Sends fail with [`Error::Timeout`] from `deadline` on.
-    pub fn set_write_deadline(&self, deadline: Option<Instant>) {
-        self.0.set_deadline_of(WRITE, deadline);
-    }
-
-    /// Non-blocking mode.
-    pub fn set_nonblocking(&self, on: bool) {
-        self.0.setblocking(!on);
-    }
-
-    /// The socket underneath.
-    pub fn socket(&self) -> &Socket {
-        &self.0
     }
 }
