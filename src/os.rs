@@ -137,14 +137,14 @@ fn sys_waitpid(pid: i32, options: i32) -> io::Result<(i32, i32)> {
 /// whatever is thrown into the caller while it waits.
 pub fn waitpid(pid: i32, options: i32) -> Result<(i32, i32)> {
     let hub = get_hub();
+    // A child or any child: statuses libev reaped are kept for these.
+    let kept = pid > 0 || pid == -1;
     let on_default = hub.loop_().is_default();
-    if on_default && (pid > 0 || pid == -1) {
+    if on_default && kept {
         watch_children(hub.loop_())?;
     }
     loop {
-        if (pid > 0 || pid == -1)
-            && let Some(done) = take_reaped(pid)
-        {
+        if kept && let Some(done) = take_reaped(pid) {
             return Ok(done);
         }
         match sys_waitpid(pid, options | libc::WNOHANG) {
@@ -153,9 +153,7 @@ pub fn waitpid(pid: i32, options: i32) -> Result<(i32, i32)> {
             Ok(done) => return Ok(done),
             Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
                 // libev may have reaped it first.
-                if (pid > 0 || pid == -1)
-                    && let Some(done) = take_reaped(pid)
-                {
+                if kept && let Some(done) = take_reaped(pid) {
                     return Ok(done);
                 }
                 return Err(e.into());
@@ -165,11 +163,10 @@ pub fn waitpid(pid: i32, options: i32) -> Result<(i32, i32)> {
         // Not ended yet: wait for libev to reap something, or poll.
         let arrived = CATCH_ALL.with(|c| c.borrow().as_ref().map(|(_, e)| e.clone()));
         match arrived {
-            Some(ev) if on_default && (pid > 0 || pid == -1) => {
+            Some(ev) if on_default && kept => {
+                // Nothing was added since the check above (the catch-all
+                // runs on this thread, and nothing switched meanwhile).
                 ev.clear();
-                if take_reaped_peek(pid) {
-                    continue;
-                }
                 // A SIGCHLD that came before the handler was installed
                 // left a zombie; the WNOHANG call above reaped it. After
                 // that, every exit reaches the catch-all watcher, which
@@ -188,10 +185,6 @@ pub fn waitpid(pid: i32, options: i32) -> Result<(i32, i32)> {
             _ => sleep(0.005)?,
         }
     }
-}
-
-fn take_reaped_peek(pid: i32) -> bool {
-    REAPED.lock().iter().any(|(p, _)| pid == -1 || *p == pid)
 }
 
 /// gevent's `fork()`: forks with the hub kept usable in the child (see
