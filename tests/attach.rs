@@ -20,6 +20,20 @@ fn host<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(f).join().unwrap()
 }
 
+/// A loop made as a C host makes it (`ev_loop_new`), the crate's handle
+/// on it and a hub attached to it. The host destroys the raw loop itself,
+/// after detaching.
+fn raw_host_loop() -> (*mut gevent::libev::ev_loop, Loop, Hub) {
+    // SAFETY: a new loop, owned by the calling "host" code.
+    let raw = unsafe { gevent::libev::ev_loop_new(0) };
+    assert!(!raw.is_null());
+    // SAFETY: the callers destroy `raw` only after detaching the hub, and
+    // use it on their own thread only.
+    let lp = unsafe { Loop::from_raw(raw) };
+    let hub = Hub::attach(lp.clone()).unwrap();
+    (raw, lp, hub)
+}
+
 #[test]
 fn greenlets_run_on_the_hosts_loop_beside_its_own_watchers() {
     let _d = common::deadline("attach_basic", common::TEST_DEADLINE);
@@ -263,13 +277,7 @@ fn a_greenlet_woken_in_a_hosts_prepare_watcher_runs_before_the_poll_blocks() {
 fn the_host_may_destroy_its_loop_after_detaching() {
     let _d = common::deadline("attach_host_destroys", common::TEST_DEADLINE);
     host(|| {
-        // SAFETY: a new loop, owned by this "host" code.
-        let raw = unsafe { gevent::libev::ev_loop_new(0) };
-        assert!(!raw.is_null());
-        // SAFETY: `raw` lives until the ev_loop_destroy below, after the
-        // hub is detached; used on this thread only.
-        let lp = unsafe { Loop::from_raw(raw) };
-        let hub = Hub::attach(lp.clone()).unwrap();
+        let (raw, lp, hub) = raw_host_loop();
         let pool = hub.threadpool().unwrap();
         let (a, b) = socketpair().unwrap();
         let g = spawn(move || pool.apply(|| 21 * 2));
@@ -290,11 +298,7 @@ fn the_host_may_destroy_its_loop_after_detaching() {
 fn detach_from_a_greenlet_on_a_raw_loop() {
     let _d = common::deadline("attach_raw_detach_inside", common::TEST_DEADLINE);
     host(|| {
-        // SAFETY: a new loop, owned by this "host" code.
-        let raw = unsafe { gevent::libev::ev_loop_new(0) };
-        // SAFETY: `raw` outlives the hub; this thread only.
-        let lp = unsafe { Loop::from_raw(raw) };
-        let hub = Hub::attach(lp).unwrap();
+        let (raw, _lp, hub) = raw_host_loop();
         let sleeper = spawn(|| sleep(10.0));
         let h = hub.clone();
         let killer = spawn(move || {
@@ -336,10 +340,7 @@ fn syserr_child() {
     host(|| {
         // SAFETY: setting libev's callback before any loop exists.
         unsafe { gevent::libev::ev_set_syserr_cb(Some(hosts_syserr)) };
-        // SAFETY: a new loop, owned by this "host" code.
-        let raw = unsafe { gevent::libev::ev_loop_new(0) };
-        // SAFETY: `raw` outlives the hub; this thread only.
-        let hub = Hub::attach(unsafe { Loop::from_raw(raw) }).unwrap();
+        let (raw, _lp, hub) = raw_host_loop();
         let g = spawn(|| sleep(0.001));
         // SAFETY: the live loop, on its thread.
         unsafe { gevent::libev::ev_run(raw, 0) };
