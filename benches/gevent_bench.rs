@@ -41,6 +41,34 @@ fn greenlet_raw_switch(n: usize) -> f64 {
     dt / n as f64 * 1e9
 }
 
+/// The floor under `greenlet_raw_switch`: the `context` crate's own
+/// resume ping-pong between the native stack and one 64 KiB stack (no
+/// greenlet bookkeeping): ns per switch.
+fn context_raw_switch(n: usize) -> f64 {
+    use context::stack::ProtectedFixedSizeStack;
+    use context::{Context, Transfer};
+    extern "C" fn bounce(mut t: Transfer) -> ! {
+        loop {
+            // SAFETY: `t.context` is the suspended main side, resumed once.
+            t = unsafe { t.context.resume(t.data) };
+        }
+    }
+    let stack = ProtectedFixedSizeStack::new(64 << 10).unwrap();
+    // SAFETY: the stack outlives the context (both dropped at the end, the
+    // context suspended inside `bounce`, which never returns).
+    let mut ctx = unsafe { Context::new(&stack, bounce) };
+    let half = n / 2;
+    let t0 = Instant::now();
+    for i in 0..half {
+        // SAFETY: `ctx` is the suspended `bounce` side, resumed once.
+        let t = unsafe { ctx.resume(i) };
+        ctx = t.context;
+        std::hint::black_box(t.data);
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    dt / n as f64 * 1e9
+}
+
 /// Two greenlets alternating with sleep(0): ns per sleep(0) handoff.
 fn switch_sleep0(n: usize) -> f64 {
     let half = n / 2;
@@ -385,6 +413,11 @@ fn main() {
     if want("greenlet_raw_switch") {
         report("greenlet_raw_switch", "ns/switch", reps, &mut || {
             greenlet_raw_switch(200_000)
+        });
+    }
+    if want("context_raw_switch") {
+        report("context_raw_switch", "ns/switch", reps, &mut || {
+            context_raw_switch(200_000)
         });
     }
     if want("switch_sleep0") {

@@ -385,38 +385,56 @@ impl Hub {
     /// the crate: links, joins and queues all park through it.
     #[inline(always)]
     pub(crate) fn park_for(&self, token: raw::WakeToken, secs: Option<f64>) -> Result<bool> {
-        let timer = match secs {
-            Some(s) => {
-                let lp = self.loop_();
-                lp.update_now();
-                let timer = lp.timer(s.max(0.0), 0.0).and_then(|t| {
-                    t.start_wake(token)?;
-                    Ok(t)
-                });
-                match timer {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        raw::unpark();
-                        return Err(e);
-                    }
-                }
+        match secs {
+            None => {
+                let r = self.switch_wait();
+                raw::unpark();
+                r.map(|()| true)
             }
-            None => None,
+            Some(s) => self.park_with_timer(token, s, true),
+        }
+    }
+
+    /// [`park_for`](Self::park_for); with `ref_` false the timer does not
+    /// keep the loop alive. The timer lives in this frame (no allocation).
+    #[inline(always)]
+    pub(crate) fn park_timed(
+        &self,
+        token: raw::WakeToken,
+        secs: Option<f64>,
+        ref_: bool,
+    ) -> Result<bool> {
+        let Some(s) = secs else {
+            let r = self.switch_wait();
+            raw::unpark();
+            return r.map(|()| true);
         };
-        let r = self.switch_wait();
-        raw::unpark();
-        let expired = match timer {
-            // The timer's callback (the wake-up) was consumed: it is what
-            // resumed us. A timer that expired while something else woke us
-            // is stopped here before its callback runs.
-            Some(t) => {
-                let expired = !t.has_callback();
-                t.stop();
-                expired
+        self.park_with_timer(token, s, ref_)
+    }
+
+    /// The timed half of [`park_timed`](Self::park_timed). Unoptimised
+    /// builds keep it out of line: inlined there, its timer would sit in
+    /// every untimed park's frame too, and cost each parked greenlet one
+    /// more stack page.
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn park_with_timer(&self, token: raw::WakeToken, secs: f64, ref_: bool) -> Result<bool> {
+        let lp = self.loop_();
+        lp.update_now();
+        let parked = crate::core::ParkTimer::start(lp, secs, token, ref_, || {
+            let r = self.switch_wait();
+            raw::unpark();
+            r
+        });
+        match parked {
+            // A timer that expired while something else woke us was
+            // stopped before its callback ran: not expired.
+            Ok((r, expired)) => r.map(|()| !expired),
+            Err(e) => {
+                raw::unpark();
+                Err(e)
             }
-            None => false,
-        };
-        r.map(|()| !expired)
+        }
     }
 
     /// Switches to the hub and waits until something switches back (gevent's
@@ -935,13 +953,9 @@ pub fn sleep_ref(secs: impl Seconds, ref_: bool) -> Result<()> {
         raw::unpark();
         return wake_result(m);
     }
-    let lp = hub.loop_();
-    lp.update_now();
-    let timer = lp.timer(secs, 0.0)?;
-    if !ref_ {
-        timer.set_ref(false);
-    }
-    hub.wait(&timer)
+    // Parked with nothing but the timer to wake it.
+    hub.park_timed(raw::park_token(), Some(secs), ref_)
+        .map(|_expired| ())
 }
 
 /// Waits until the loop is idle: no other events of this or higher priority

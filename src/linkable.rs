@@ -46,6 +46,15 @@ pub trait Waitable {
         None
     }
 
+    /// `rawlink` for `wait`/`iwait`/`joinall`: records position `i` in
+    /// `set` once ready. The crate's own objects store it without an
+    /// allocation; others get a boxed closure.
+    #[doc(hidden)]
+    fn link_ready(&self, set: &Rc<ReadySet>, i: usize) -> LinkId {
+        let set = set.clone();
+        self.rawlink(Box::new(move || set.arrive(i)))
+    }
+
     /// The identity of the object behind this handle: handles that are
     /// clones of each other (and references to them, and an
     /// [`AnyGreenlet`](crate::AnyGreenlet) of a greenlet) share it. By
@@ -77,6 +86,10 @@ impl<W: Waitable + ?Sized> Waitable for &W {
 
     fn exception(&self) -> Option<Error> {
         (**self).exception()
+    }
+
+    fn link_ready(&self, set: &Rc<ReadySet>, i: usize) -> LinkId {
+        (**self).link_ready(set, i)
     }
 
     fn identity(&self) -> *const () {
@@ -127,6 +140,14 @@ macro_rules! linkable_api {
                 self.0.core.links.remove(id)
             }
 
+            fn link_ready(
+                &self,
+                set: &std::rc::Rc<$crate::linkable::ReadySet>,
+                i: usize,
+            ) -> $crate::linkable::LinkId {
+                self.0.core.add(&*self.0, $crate::linkable::Link::Ready(set.clone(), i))
+            }
+
             fn exception(&self) -> Option<$crate::Error> {
                 let f: fn(&Self) -> Option<$crate::Error> = $exc;
                 f(self)
@@ -161,6 +182,35 @@ pub(crate) enum Link<A> {
     /// second box around the caller's.
     Plain(Box<dyn FnMut()>),
     Wake(WakeToken),
+    /// Position `.1` of a `wait`/`iwait` became ready (no allocation).
+    Ready(Rc<ReadySet>, usize),
+}
+
+/// The state one `wait`/`iwait` shares with the links it made: the
+/// positions that became ready, in order, and the wake-up of the greenlet
+/// waiting for the next one.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct ReadySet {
+    pub(crate) ready: RefCell<std::collections::VecDeque<usize>>,
+    pub(crate) token: Cell<Option<WakeToken>>,
+}
+
+impl ReadySet {
+    /// Position `i` is ready: record it and wake the waiter, if it waits.
+    pub(crate) fn arrive(&self, i: usize) {
+        self.ready.borrow_mut().push_back(i);
+        self.wake();
+    }
+
+    /// Wakes the waiter, if it waits (an arrival or its timeout).
+    pub(crate) fn wake(&self) {
+        if let Some(t) = self.token.take()
+            && let Some(d) = t.fire_data()
+        {
+            after_switch_data(d);
+        }
+    }
 }
 
 /// Something whose links a loop callback fires (`CallbackEntry::Notify`).
@@ -196,6 +246,7 @@ impl<A> Default for Links<A> {
 }
 
 impl<A> Links<A> {
+    #[cfg(test)]
     pub(crate) fn add(&self, f: LinkFn<A>) -> LinkId {
         self.add_link(Link::Fn(f))
     }
@@ -314,6 +365,7 @@ fn fire<A>(link: Link<A>, a: &A) {
                 get_hub().handle_error("link", err);
             }
         }
+        Link::Ready(set, i) => set.arrive(i),
     }
 }
 
@@ -385,7 +437,12 @@ impl LinkCore {
     }
 
     pub(crate) fn rawlink<L: Linkable + ?Sized>(&self, obj: &L, f: Box<dyn FnMut()>) -> LinkId {
-        let id = self.links.add_link(Link::Plain(f));
+        self.add(obj, Link::Plain(f))
+    }
+
+    /// Adds `link`, notifying at once (through the loop) if `obj` is ready.
+    pub(crate) fn add<L: Linkable + ?Sized>(&self, obj: &L, link: Link<()>) -> LinkId {
+        let id = self.links.add_link(link);
         self.check_and_notify(obj);
         id
     }

@@ -1,16 +1,15 @@
 //! Waiting on many objects at once (gevent's `_hub_primitives`: `wait`,
 //! `iwait`) and the greenlet-collection helpers `joinall` and `killall`.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::core::Timer;
 use crate::error::{Error, Result};
-use crate::greenlet::raw::{self, Msg, WakeToken};
+use crate::greenlet::raw::{self, Msg};
 use crate::greenlet::{AnyGreenlet, Greenlet};
-use crate::hub::{Seconds, after_switch_data, checked_timeout, get_hub};
-use crate::linkable::{LinkId, Waitable};
+use crate::hub::{Seconds, checked_timeout, get_hub};
+use crate::linkable::{LinkId, ReadySet, Waitable};
 
 /// Yields objects as they become ready (gevent's `iwait`). Dropping it
 /// unlinks whatever it still watches (gevent's context-manager exit).
@@ -18,8 +17,7 @@ use crate::linkable::{LinkId, Waitable};
 pub struct Iwait<'a, W: Waitable> {
     objs: &'a [W],
     links: Vec<Option<LinkId>>,
-    ready: Rc<RefCell<VecDeque<usize>>>,
-    token: Rc<Cell<Option<WakeToken>>>,
+    set: Rc<ReadySet>,
     remaining: usize,
     timer: Option<Timer>,
     timed_out: Rc<Cell<bool>>,
@@ -84,37 +82,21 @@ pub fn iwait_count<W: Waitable>(
 
 impl<'a, W: Waitable> Iwait<'a, W> {
     fn new(objs: &'a [W], timeout: Option<f64>, count: Option<usize>) -> Self {
-        let ready: Rc<RefCell<VecDeque<usize>>> = Rc::new(RefCell::new(VecDeque::new()));
-        let token: Rc<Cell<Option<WakeToken>>> = Rc::new(Cell::new(None));
-        let mut links = Vec::with_capacity(objs.len());
-        for (i, o) in objs.iter().enumerate() {
-            let ready = ready.clone();
-            let token = token.clone();
-            let id = o.rawlink(Box::new(move || {
-                ready.borrow_mut().push_back(i);
-                if let Some(t) = token.take()
-                    && let Some(d) = t.fire_data()
-                {
-                    after_switch_data(d);
-                }
-            }));
-            links.push(Some(id));
-        }
+        let set: Rc<ReadySet> = Rc::default();
+        let links = (0..objs.len())
+            .map(|i| Some(objs[i].link_ready(&set, i)))
+            .collect();
         let timed_out = Rc::new(Cell::new(false));
         let timer = timeout.and_then(|t| {
             let lp = get_hub().loop_().clone();
             lp.update_now();
             let timer = lp.timer(t.max(0.0), 0.0).ok()?;
-            let token = token.clone();
+            let set = set.clone();
             let flag = timed_out.clone();
             timer
                 .start(move || {
                     flag.set(true);
-                    if let Some(t) = token.take()
-                        && let Some(d) = t.fire_data()
-                    {
-                        after_switch_data(d);
-                    }
+                    set.wake();
                 })
                 .ok()?;
             Some(timer)
@@ -123,8 +105,7 @@ impl<'a, W: Waitable> Iwait<'a, W> {
             objs,
             remaining: count.unwrap_or(objs.len()).min(objs.len()),
             links,
-            ready,
-            token,
+            set,
             timer,
             timed_out,
         }
@@ -177,7 +158,7 @@ impl<'a, W: Waitable> Iwait<'a, W> {
                 self.unlink_all();
                 return None;
             }
-            let i = self.ready.borrow_mut().pop_front();
+            let i = self.set.ready.borrow_mut().pop_front();
             if let Some(i) = i {
                 self.links[i] = None;
                 self.remaining -= 1;
@@ -188,10 +169,10 @@ impl<'a, W: Waitable> Iwait<'a, W> {
                 return Some(Err(e));
             }
             let token = raw::park_token();
-            self.token.set(Some(token));
+            self.set.token.set(Some(token));
             let r = hub.switch_wait();
             raw::unpark();
-            self.token.set(None);
+            self.set.token.set(None);
             if let Err(e) = r {
                 self.unlink_all();
                 return Some(Err(e));

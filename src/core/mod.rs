@@ -37,11 +37,13 @@
 //! its own watcher to keep it alive, as gevent's loop does.
 
 mod callback;
+mod park_timer;
 mod threadsafe;
 mod watcher;
 
 pub use callback::Callback;
 pub(crate) use callback::CallbackEntry;
+pub(crate) use park_timer::ParkTimer;
 pub use threadsafe::LoopHandle;
 pub(crate) use threadsafe::Receiver as ThreadsafeReceiver;
 pub use watcher::{

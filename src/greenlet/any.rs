@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::greenlet::{Greenlet, RawGreenlet};
-use crate::linkable::{LinkId, Waitable};
+use crate::linkable::{LinkId, ReadySet, Waitable};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
 
 /// What a group needs from a member, whatever its result type.
@@ -22,6 +22,7 @@ pub(crate) trait MemberOps {
     fn kill_impl(&self, err: Error, block: bool, timeout: Option<f64>) -> Result<bool>;
     fn join_spec(&self, timeout: Option<TimeoutSpec>) -> Result<bool>;
     fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId;
+    fn link_ready(&self, set: &Rc<ReadySet>, i: usize) -> LinkId;
     fn unlink(&self, id: LinkId) -> bool;
     fn as_any(&self) -> &dyn Any;
     fn debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
@@ -67,6 +68,10 @@ impl<T: 'static> MemberOps for Greenlet<T> {
 
     fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
         Waitable::rawlink(self, f)
+    }
+
+    fn link_ready(&self, set: &Rc<ReadySet>, i: usize) -> LinkId {
+        Waitable::link_ready(self, set, i)
     }
 
     fn unlink(&self, id: LinkId) -> bool {
@@ -242,6 +247,10 @@ impl Waitable for AnyGreenlet {
 
     fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
         self.0.rawlink(f)
+    }
+
+    fn link_ready(&self, set: &Rc<ReadySet>, i: usize) -> LinkId {
+        self.0.link_ready(set, i)
     }
 
     fn unlink(&self, id: LinkId) -> bool {

@@ -670,7 +670,12 @@ impl<T: 'static> Greenlet<T> {
     }
 
     fn add_link(&self, f: LinkFn<T>) -> LinkId {
-        let id = self.0.links.add(f);
+        self.push_link(Link::Fn(f))
+    }
+
+    /// Adds a link, notifying at once (through the loop) if already dead.
+    fn push_link(&self, link: Link<Greenlet<T>>) -> LinkId {
+        let id = self.0.links.add_link(link);
         if self.ready() {
             self.schedule_notify();
         }
@@ -907,11 +912,11 @@ impl<T: 'static> Waitable for Greenlet<T> {
     }
 
     fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
-        let id = self.0.links.add_link(Link::Plain(f));
-        if self.ready() {
-            self.schedule_notify();
-        }
-        id
+        self.push_link(Link::Plain(f))
+    }
+
+    fn link_ready(&self, set: &Rc<crate::linkable::ReadySet>, i: usize) -> LinkId {
+        self.push_link(Link::Ready(set.clone(), i))
     }
 
     fn unlink(&self, id: LinkId) -> bool {
