@@ -120,7 +120,7 @@ load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; anything else running s
 options: rounds=$ROUNDS only=$ONLY quick=$QUICK big=$BIG modes=$MODES
 EOF
     if [ "$CRATE_ECHO_CMD" != "$CRATE_ECHO_DEFAULT" ]; then
-        echo "crate:   CRATE_ECHO_CMD='$CRATE_ECHO_CMD' (not the crate's own server)"
+        echo "crate:   CRATE_ECHO_CMD='$CRATE_ECHO_CMD' (set in the environment)"
         echo "crate_h2: CRATE_ECHO_H2_CMD='$CRATE_ECHO_H2_CMD'"
     fi
 }
@@ -340,7 +340,8 @@ run_echo() {
         return
     fi
     local addr=127.0.0.1:$port warm_conns=$((conns < 50 ? conns : 50))
-    local warm_msgs=$([ "$QUICK" = 1 ] && echo 20 || echo 100)
+    local warm_msgs=100
+    [ "$QUICK" = 1 ] && warm_msgs=20
     # Warm-up (not recorded): the server's first connections and allocations.
     if ! "${pin[@]}" "$LOADGEN" --addr "$addr" --conns "$warm_conns" --msgs "$warm_msgs" \
             --size 64 >/dev/null 2>"$log.warm.err"; then
