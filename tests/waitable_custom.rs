@@ -22,8 +22,7 @@ impl Waitable for Flag {
 
     fn rawlink(&self, f: Box<dyn FnMut()>) -> LinkId {
         self.rawlinks.set(self.rawlinks.get() + 1);
-        let mut f = f;
-        self.ev.rawlink(move || f())
+        self.ev.rawlink(f)
     }
 
     fn unlink(&self, id: LinkId) -> bool {
