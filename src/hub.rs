@@ -496,6 +496,28 @@ impl Hub {
         r
     }
 
+    /// A socket's wait on one of its io watchers (whose fd it knows is
+    /// open): as [`wait_watcher`](Self::wait_watcher), but the watcher is
+    /// left started and idle afterwards, so a socket that waits again
+    /// costs libev no `ev_io_start`/`ev_io_stop` pair per wait.
+    #[inline]
+    pub(crate) fn wait_io(&self, watcher: &crate::core::Io, secs: Option<f64>) -> Result<bool> {
+        self.ensure_can_block()?;
+        if watcher.waiting() {
+            return Err(Error::ConcurrentObjectUse(
+                "this watcher (or socket) is already used by another greenlet".into(),
+            ));
+        }
+        let token = raw::park_token();
+        if let Err(e) = watcher.attach_wake(token.clone()) {
+            raw::unpark();
+            return Err(e);
+        }
+        let r = self.park_for(token, secs);
+        watcher.detach_wake();
+        r
+    }
+
     /// Registers `f` to run when this hub is destroyed, after its
     /// greenlets were unwound (at once if it already is).
     pub(crate) fn on_destroy(&self, f: Box<dyn FnOnce()>) {

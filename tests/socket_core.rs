@@ -282,3 +282,83 @@ fn short_read_then_next_recv_still_gets_later_data() {
     b.sendall(b"jkl").unwrap();
     assert_eq!(a.recv(10).unwrap(), b"jkl");
 }
+
+/// After a wait the socket's read watcher stays started but idle: it
+/// holds no loop reference (a socket nobody waits on does not keep the
+/// loop alive), data arriving while nobody waits stops it instead of
+/// firing every turn, and the next recv still gets that data.
+#[test]
+fn an_idle_socket_neither_keeps_the_loop_alive_nor_spins() {
+    let (a, b) = socketpair().unwrap();
+    let lp = gevent::get_hub().loop_().clone();
+    let base = lp.activecnt();
+    // One wait, then idle: data written from another greenlet after a
+    // sleep makes recv wait first.
+    let b2 = b.clone();
+    let writer = spawn(move || {
+        sleep(0.01)?;
+        b2.sendall(b"one")
+    });
+    let mut buf = [0u8; 16];
+    assert_eq!(a.recv_into(&mut buf).unwrap(), 3);
+    writer.join().unwrap();
+    assert_eq!(
+        lp.activecnt(),
+        base,
+        "an idle socket holds no reference on the loop"
+    );
+    // Data arriving while nobody waits: the loop turns a few times, not
+    // once per turn for as long as the data sits unread.
+    b.sendall(b"two").unwrap();
+    let it0 = lp.iteration();
+    sleep(0.05).unwrap();
+    let turns = lp.iteration() - it0;
+    assert!(
+        turns < 10,
+        "{turns} loop turns in 50 ms for one unread event"
+    );
+    // Nothing waits on anything: a join returns instead of hanging.
+    let t0 = Instant::now();
+    gevent::get_hub().join().unwrap();
+    assert!(t0.elapsed().as_secs_f64() < 5.0);
+    // The data is still there, and a second round trip works.
+    assert_eq!(a.recv_into(&mut buf).unwrap(), 3);
+    assert_eq!(&buf[..3], b"two");
+    let b3 = b.clone();
+    let writer = spawn(move || {
+        sleep(0.01)?;
+        b3.sendall(b"three")
+    });
+    assert_eq!(a.recv_into(&mut buf).unwrap(), 5);
+    writer.join().unwrap();
+}
+
+/// A second greenlet waiting on a socket whose watcher is idle (left
+/// started by an earlier wait) still gets `ConcurrentObjectUse` while the
+/// first waits, and can wait once the first is done.
+#[test]
+fn an_idle_watcher_still_has_one_waiter_at_a_time() {
+    let (a, b) = socketpair().unwrap();
+    let b2 = b.clone();
+    let w = spawn(move || {
+        sleep(0.01)?;
+        b2.sendall(b"x")
+    });
+    let mut buf = [0u8; 4];
+    assert_eq!(a.recv_into(&mut buf).unwrap(), 1);
+    w.join().unwrap();
+    // The watcher is idle now; a reader waits on it again.
+    let a2 = a.clone();
+    let reader = spawn(move || {
+        let mut buf = [0u8; 4];
+        a2.recv_into(&mut buf)
+    });
+    sleep(0.01).unwrap();
+    let second = a.recv_into(&mut buf);
+    assert!(
+        matches!(second, Err(Error::ConcurrentObjectUse(_))),
+        "{second:?}"
+    );
+    b.sendall(b"y").unwrap();
+    assert_eq!(reader.get().unwrap(), 1);
+}

@@ -135,6 +135,10 @@ struct WInner<K: WatcherKind> {
     unrefed: Cell<bool>,
     closed: Cell<bool>,
     revents: Cell<i32>,
+    /// Io watchers of sockets: left started after a wait, with no waiter
+    /// and no loop reference, so that the next wait costs no
+    /// start/stop (see [`Watcher::attach_wake`]).
+    idle: Cell<bool>,
     /// Signal watchers: the loop address this watcher holds the signal for
     /// (0 when it holds none).
     claimed: Cell<usize>,
@@ -155,6 +159,7 @@ impl<K: WatcherKind> WInner<K> {
     }
 
     fn stop_now(&self) {
+        self.idle.set(false);
         let claimed = self.claimed.replace(0);
         if claimed != 0 {
             // SAFETY: K is ev_signal when a claim was made.
@@ -206,14 +211,19 @@ unsafe extern "C" fn trampoline<K: WatcherKind>(
         unsafe { ev::ev_ref(l) };
     }
     let Some(cb) = inner.cb.take() else {
+        if inner.idle.get() {
+            // An event for a socket no one waits on: stop watching until
+            // someone does (level-triggered: it would fire every turn).
+            inner.stop_now();
+        }
         return;
     };
     match cb {
-        Cb::Wake(token) => {
-            if let Some(d) = token.fire_data() {
-                crate::hub::after_switch_data(d);
-            }
-        }
+        Cb::Wake(token) => match token.fire_data() {
+            Some(d) => crate::hub::after_switch_data(d),
+            // Nobody left to wake: do not keep firing.
+            None => inner.stop_now(),
+        },
         Cb::User(mut f) => {
             let r = catch_unwind(AssertUnwindSafe(&mut f));
             if let Err(payload) = r {
@@ -245,6 +255,7 @@ impl<K: WatcherKind> Watcher<K> {
             cb: Cell::new(None),
             ref_: Cell::new(!lp.0.watchers_unref.get()),
             unrefed: Cell::new(false),
+            idle: Cell::new(false),
             closed: Cell::new(false),
             revents: Cell::new(0),
             claimed: Cell::new(0),
@@ -416,7 +427,9 @@ impl<K: WatcherKind> Watcher<K> {
         let Ok(l) = self.0.lp.raw_checked() else {
             return;
         };
-        if self.0.is_active() {
+        // An idle watcher holds no reference whatever `ref_` says; its
+        // next waiter takes one if `ref_` then asks for it.
+        if self.0.is_active() && !self.0.idle.get() {
             if !value && !self.0.unrefed.get() {
                 // SAFETY: l is live.
                 unsafe { ev::ev_unref(l) };
@@ -606,6 +619,46 @@ fn valid_events(events: i32) -> Result<()> {
 }
 
 impl Watcher<ev::ev_io> {
+    /// True while a greenlet waits on this watcher.
+    pub(crate) fn waiting(&self) -> bool {
+        let cb = self.0.cb.take();
+        let w = matches!(cb, Some(Cb::Wake(_)));
+        self.0.cb.set(cb);
+        w
+    }
+
+    /// Makes `token`'s greenlet the waiter: starts the watcher, or, if it
+    /// was left idle by [`detach_wake`](Self::detach_wake), only takes the
+    /// loop reference back (unless `ref_` is off). The caller knows the fd
+    /// is open.
+    pub(crate) fn attach_wake(&self, token: WakeToken) -> Result<()> {
+        if self.0.idle.replace(false) && self.0.is_active() {
+            self.0.cb.set(Some(Cb::Wake(token)));
+            if self.0.ref_.get() && self.0.unrefed.replace(false) {
+                // SAFETY: the loop is live (the watcher is active on it).
+                unsafe { ev::ev_ref(self.0.lp.as_raw()) };
+            }
+            return Ok(());
+        }
+        self.start_cb(Cb::Wake(token))
+    }
+
+    /// Ends a wait begun with [`attach_wake`](Self::attach_wake): the
+    /// waiter goes, the watcher stays started but idle, without a loop
+    /// reference (an idle socket must not keep `join` from returning). An
+    /// event while idle stops it.
+    pub(crate) fn detach_wake(&self) {
+        drop(self.0.cb.take());
+        if !self.0.is_active() {
+            return;
+        }
+        self.0.idle.set(true);
+        if !self.0.unrefed.replace(true) {
+            // SAFETY: the loop is live (the watcher is active on it).
+            unsafe { ev::ev_unref(self.0.lp.as_raw()) };
+        }
+    }
+
     pub(crate) fn new_io(lp: &Loop, fd: i32, events: i32) -> Result<Self> {
         if fd < 0 {
             return Err(Error::invalid(format!("fd must be non-negative: {fd}")));

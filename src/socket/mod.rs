@@ -509,7 +509,7 @@ impl Socket {
             None => timeout,
         };
         set_streak(0);
-        if self.0.hub.wait_watcher(&self.0.watchers[dir], secs, true)? {
+        if self.0.hub.wait_io(&self.0.watchers[dir], secs)? {
             Ok(())
         } else {
             Err(timed_out(timeout))
