@@ -131,6 +131,9 @@ pub(crate) struct HubInner {
     /// Attached to a loop its host runs ([`Hub::attach`]): the hub is the
     /// main greenlet, never runs nor destroys the loop.
     attached: bool,
+    /// The main greenlet waits in `join`, which takes a `LoopExit` for
+    /// "done": the hub then spares itself the message's formatting.
+    joining: Cell<bool>,
 }
 
 thread_local! {
@@ -223,6 +226,7 @@ impl Hub {
                 pending_destroy: Cell::new(None),
                 destroy_hooks: RefCell::new(Vec::new()),
                 attached: false,
+                joining: Cell::new(false),
             }
         }));
         hub.install();
@@ -303,6 +307,7 @@ impl Hub {
             pending_destroy: Cell::new(None),
             destroy_hooks: RefCell::new(Vec::new()),
             attached: true,
+            joining: Cell::new(false),
         }));
         hub.install();
         Ok(hub)
@@ -622,7 +627,9 @@ impl Hub {
             }
             None => None,
         };
+        self.0.joining.set(true);
         let m = self.switch_msg();
+        self.0.joining.set(false);
         raw::unpark();
         if let Some(t) = timer {
             t.stop();
@@ -871,7 +878,7 @@ fn hub_run(lp: Loop, me: std::rc::Weak<HubInner>) -> Result<raw::Value> {
             return Ok(None);
         }
         let msg = match get_hub_if_exists() {
-            Some(h) if h.0.lp == lp => h.loop_exit_message(),
+            Some(h) if h.0.lp == lp && !h.0.joining.get() => h.loop_exit_message(),
             _ => "This operation would block forever".to_string(),
         };
         let main = RawGreenlet::main();

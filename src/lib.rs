@@ -112,6 +112,7 @@ pub mod event;
 mod forksafe;
 pub mod greenlet;
 pub mod hub;
+mod idmap;
 pub mod libev;
 pub mod linkable;
 pub mod local;

@@ -79,12 +79,12 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::greenlet::raw::{at_thread_exit, local_get, local_remove, local_set};
+use crate::idmap::IdMap;
 
 /// Source of the keys of the greenlets' local maps: one per `Local`, never
 /// reused.
@@ -145,7 +145,7 @@ struct Shared<T: 'static> {
     init: Rc<dyn Fn() -> T>,
     /// Every greenlet's slot of this local, so that dropping the local
     /// frees the values of greenlets that are still alive.
-    slots: RefCell<HashMap<u64, Weak<Slot<T>>>>,
+    slots: RefCell<IdMap<u64, Weak<Slot<T>>>>,
     next_slot: Cell<u64>,
 }
 
@@ -227,7 +227,7 @@ impl<T: 'static> Local<T> {
         Local(Rc::new(Shared {
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             init,
-            slots: RefCell::new(HashMap::new()),
+            slots: RefCell::new(IdMap::default()),
             next_slot: Cell::new(0),
         }))
     }

@@ -69,7 +69,6 @@
 //!   event set, so `join` returns at once).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
@@ -77,6 +76,7 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 pub use crate::greenlet::{AnyGreenlet, AsRawGreenlet};
 use crate::greenlet::{Greenlet, RawGreenlet};
+use crate::idmap::IdMap;
 use crate::linkable::LinkId;
 use crate::lock::Semaphore;
 use crate::queue::Queue;
@@ -95,7 +95,7 @@ struct Entry {
 
 struct Core {
     /// Members by raw greenlet id.
-    members: RefCell<HashMap<u64, Entry>>,
+    members: RefCell<IdMap<u64, Entry>>,
     next_seq: Cell<u64>,
     /// Set while the group is empty (gevent's `_empty_event`).
     empty: Event,
@@ -111,7 +111,7 @@ impl Core {
         let empty = Event::new();
         empty.set();
         Rc::new_cyclic(|me| Core {
-            members: RefCell::new(HashMap::new()),
+            members: RefCell::new(IdMap::default()),
             next_seq: Cell::new(0),
             empty,
             sem,
@@ -497,7 +497,7 @@ impl Core {
         ImapInner {
             state,
             producer,
-            results: HashMap::new(),
+            results: IdMap::default(),
             index: 0,
             done: false,
         }
@@ -598,7 +598,7 @@ struct ImapInner<T: 'static> {
     state: Rc<ImapState<T>>,
     producer: Greenlet<()>,
     /// Ordered mode: results that arrived ahead of their turn.
-    results: HashMap<usize, ImapMsg<T>>,
+    results: IdMap<usize, ImapMsg<T>>,
     index: usize,
     done: bool,
 }

@@ -10,7 +10,6 @@
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::core::LoopHandle;
 use crate::error::Result;
 use crate::hub::{Hub, get_hub_if_exists};
+use crate::idmap::IdMap;
 
 thread_local! {
-    static TARGETS: RefCell<HashMap<u64, Rc<dyn Any>>> = RefCell::new(HashMap::new());
+    static TARGETS: RefCell<IdMap<u64, Rc<dyn Any>>> = RefCell::new(IdMap::default());
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

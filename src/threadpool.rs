@@ -27,7 +27,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::event::{AsyncResult, Event};
 use crate::forksafe::{Condvar, Mutex};
 use crate::hub::{Hub, get_hub};
+use crate::idmap::IdMap;
 
 /// How long a worker waits for a task before it exits (gevent's
 /// `idle_task_timeout`).
@@ -72,7 +73,7 @@ thread_local! {
     /// This thread's pools, for `fork`.
     static POOLS: RefCell<Vec<std::rc::Weak<Inner>>> = const { RefCell::new(Vec::new()) };
     /// Results waiting for their task, by task id (this thread's pools).
-    static PENDING: RefCell<HashMap<u64, Box<dyn PendingOps>>> = RefCell::new(HashMap::new());
+    static PENDING: RefCell<IdMap<u64, Box<dyn PendingOps>>> = RefCell::new(IdMap::default());
     /// Set on worker threads: `apply` there runs inline.
     static IN_WORKER: Cell<bool> = const { Cell::new(false) };
 }

@@ -154,6 +154,9 @@ pub(crate) struct ForcedUnwind;
 /// holds its suspended context and `stack` its stack. A greenlet that is
 /// `Active` with a stack is in the thread's registry, which keeps it alive
 /// until it is dead.
+/// A greenlet's local values by key.
+type Locals = crate::idmap::IdMap<u64, Rc<dyn Any>>;
+
 pub(crate) struct Inner {
     ctx: Cell<Option<Context>>,
     stack: Cell<Option<Stack>>,
@@ -167,8 +170,9 @@ pub(crate) struct Inner {
     id: u64,
     name: RefCell<Option<Rc<str>>>,
     /// Greenlet-local values (`gevent::local`), dropped when the greenlet's
-    /// function ends, on its own stack.
-    locals: RefCell<Option<std::collections::HashMap<u64, Rc<dyn Any>>>>,
+    /// function ends, on its own stack. Boxed: a greenlet that has none
+    /// pays one word.
+    locals: RefCell<Option<Box<Locals>>>,
     /// The stack has only a canary, to be checked at every switch away.
     canary: Cell<bool>,
     /// For AddressSanitizer: the bounds of a stack the greenlet does not
