@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use gevent::pool::Pool;
 
-use common::{Runner, secs};
+use common::{Kind, MAPS, Runner, secs};
 
 /// Tasks per inner loop.
 const N: usize = 20;
@@ -68,14 +68,6 @@ fn spawn_wait() -> f64 {
     })
 }
 
-/// Which of the pool's mapping functions.
-#[derive(Clone, Copy)]
-enum Kind {
-    Map,
-    Imap,
-    ImapUnordered,
-}
-
 /// gevent's `_map`: `list(pool_func(identity, [1] * N))`.
 fn map_body(p: &Pool, kind: Kind) {
     let data = vec![1i32; N];
@@ -103,16 +95,7 @@ fn mapping(kind: Kind, par: bool) -> f64 {
 fn main() {
     let r = Runner::from_args();
     let u = "us/20tasks";
-    // gevent's order.
-    let maps = [
-        ("imap_unordered_seq", Kind::ImapUnordered, false),
-        ("imap_unordered_par", Kind::ImapUnordered, true),
-        ("imap_seq", Kind::Imap, false),
-        ("imap_par", Kind::Imap, true),
-        ("map_seq", Kind::Map, false),
-        ("map_par", Kind::Map, true),
-    ];
-    for (name, kind, par) in maps {
+    for (name, kind, par) in MAPS {
         r.case(&format!("bench_pool.{name}"), u, &mut || mapping(kind, par));
     }
     r.case("bench_pool.apply", u, &mut apply);

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use gevent::threadpool::ThreadPool;
 
-use common::{Runner, secs};
+use common::{Kind, MAPS, Runner, secs};
 
 /// Tasks per inner loop.
 const N: usize = 20;
@@ -99,14 +99,6 @@ fn map_body(p: &ThreadPool, kind: Kind) {
     assert_eq!(out.len(), N);
 }
 
-/// Which of the pool's mapping functions.
-#[derive(Clone, Copy)]
-enum Kind {
-    Map,
-    Imap,
-    ImapUnordered,
-}
-
 /// `map_seq` .. `imap_unordered_par`: one of the mapping functions over
 /// N items, on one thread or on `PAR_COUNT`.
 fn mapping(kind: Kind, par: bool) -> f64 {
@@ -117,16 +109,7 @@ fn mapping(kind: Kind, par: bool) -> f64 {
 fn main() {
     let r = Runner::from_args();
     let u = "us/20tasks";
-    // gevent's order.
-    let maps = [
-        ("imap_unordered_seq", Kind::ImapUnordered, false),
-        ("imap_unordered_par", Kind::ImapUnordered, true),
-        ("imap_seq", Kind::Imap, false),
-        ("imap_par", Kind::Imap, true),
-        ("map_seq", Kind::Map, false),
-        ("map_par", Kind::Map, true),
-    ];
-    for (name, kind, par) in maps {
+    for (name, kind, par) in MAPS {
         r.case(&format!("bench_threadpool.{name}"), u, &mut || {
             mapping(kind, par)
         });

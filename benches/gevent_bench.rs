@@ -10,10 +10,13 @@
 //! timed reps, after one untimed warm-up). The memory metrics run each rep
 //! in a fresh child process so RSS starts from the same place.
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
+use common::fmt;
 use gevent::event::{AsyncResult, Event};
 use gevent::lock::Semaphore;
 use gevent::queue::Queue;
@@ -376,16 +379,6 @@ fn report(name: &str, unit: &str, reps: usize, f: &mut dyn FnMut() -> f64) {
         fmt(v[0]),
         fmt(v[v.len() - 1])
     );
-}
-
-fn fmt(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.3}")
-    }
 }
 
 fn main() {

@@ -101,3 +101,23 @@ pub fn fmt(x: f64) -> String {
 pub fn secs(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64()
 }
+
+/// Which of a pool's mapping functions a `bench_pool` / `bench_threadpool`
+/// case runs.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Map,
+    Imap,
+    ImapUnordered,
+}
+
+/// The mapping cases of gevent's `bench_pool.py` and `bench_threadpool.py`,
+/// in their order: name, function, and whether the pool is parallel.
+pub const MAPS: [(&str, Kind, bool); 6] = [
+    ("imap_unordered_seq", Kind::ImapUnordered, false),
+    ("imap_unordered_par", Kind::ImapUnordered, true),
+    ("imap_seq", Kind::Imap, false),
+    ("imap_par", Kind::Imap, true),
+    ("map_seq", Kind::Map, false),
+    ("map_par", Kind::Map, true),
+];
