@@ -390,14 +390,7 @@ impl Hub {
     /// the crate: links, joins and queues all park through it.
     #[inline(always)]
     pub(crate) fn park_for(&self, token: raw::WakeToken, secs: Option<f64>) -> Result<bool> {
-        match secs {
-            None => {
-                let r = self.switch_wait();
-                raw::unpark();
-                r.map(|()| true)
-            }
-            Some(s) => self.park_with_timer(token, s, true),
-        }
+        self.park_timed(token, secs, true)
     }
 
     /// [`park_for`](Self::park_for); with `ref_` false the timer does not
@@ -467,18 +460,16 @@ impl Hub {
     /// [`Error::InvalidSwitch`] if something else switched into it.
     #[inline]
     pub fn wait<K: WatcherKind>(&self, watcher: &Watcher<K>) -> Result<()> {
-        self.wait_watcher(watcher, None, false).map(|_| ())
+        self.wait_watcher(watcher, None).map(|_| ())
     }
 
     /// [`wait`](Self::wait) giving up after `secs`: `Ok(true)` when the
     /// watcher fired, `Ok(false)` on timeout. The watcher is stopped on the
-    /// way out whatever happened. With `fd_open`, an io watcher is started
-    /// without checking its fd (the caller knows it is open).
+    /// way out whatever happened.
     pub(crate) fn wait_watcher<K: WatcherKind>(
         &self,
         watcher: &Watcher<K>,
         secs: Option<f64>,
-        fd_open: bool,
     ) -> Result<bool> {
         self.ensure_can_block()?;
         if watcher.active() {
@@ -487,12 +478,7 @@ impl Hub {
             ));
         }
         let token = raw::park_token();
-        let started = if fd_open {
-            watcher.start_wake_unchecked(token.clone())
-        } else {
-            watcher.start_wake(token.clone())
-        };
-        if let Err(e) = started {
+        if let Err(e) = watcher.start_wake(token.clone()) {
             raw::unpark();
             return Err(e);
         }

@@ -313,13 +313,6 @@ impl<K: WatcherKind> Watcher<K> {
         self.start_cb(Cb::Wake(token))
     }
 
-    /// [`start_wake`](Self::start_wake) without the checks: for an io
-    /// watcher whose owner knows its fd is open (a socket), so a wait costs
-    /// no extra `fcntl`.
-    pub(crate) fn start_wake_unchecked(&self, token: WakeToken) -> Result<()> {
-        self.start_cb(Cb::Wake(token))
-    }
-
     /// The wake-up of the greenlet parked on this watcher, if any: taken
     /// out, and the watcher stopped (to wake it some other way, such as
     /// with an error when its socket is closed).
@@ -630,7 +623,7 @@ impl Watcher<ev::ev_io> {
     /// Makes `token`'s greenlet the waiter: starts the watcher, or, if it
     /// was left idle by [`detach_wake`](Self::detach_wake), only takes the
     /// loop reference back (unless `ref_` is off). The caller knows the fd
-    /// is open.
+    /// is open, so no check costs an extra `fcntl`.
     pub(crate) fn attach_wake(&self, token: WakeToken) -> Result<()> {
         if self.0.idle.replace(false) && self.0.is_active() {
             self.0.cb.set(Some(Cb::Wake(token)));

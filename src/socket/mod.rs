@@ -1073,7 +1073,7 @@ pub(crate) fn wait_fd_events(
         })
     };
     let _closing = watch_close(fd, on_close);
-    if hub.wait_watcher(&w, secs, false)? {
+    if hub.wait_watcher(&w, secs)? {
         Ok(Some(w.revents() & events))
     } else {
         Ok(None)
