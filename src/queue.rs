@@ -71,6 +71,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::iter::FusedIterator;
+use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
 
 use crate::core::CallbackEntry;
@@ -80,9 +81,46 @@ use crate::greenlet::raw::{self, WakeToken};
 use crate::hub::{Hub, after_switch_data, get_hub, invalid_switch};
 use crate::linkable::{Notify, schedule_notify};
 use crate::timeout::{TimeoutArg, TimeoutSpec};
-use crate::waitlist::WaitList;
+use crate::waitlist::{Key, WaitList};
 
-type Slot<T> = Rc<Cell<Option<T>>>;
+/// A parked greenlet's item cell, kept in its own frame: a blocked
+/// `put`'s item, a blocked channel `get`'s answer. The waiter list holds
+/// the pointer only while that greenlet is parked in the wait: the entry
+/// leaves the list (popped by whoever serves it, or removed by [`Unlist`]
+/// on every way out of the wait, unwinding included) before the frame
+/// does, and whoever pops it uses the cell before switching anywhere.
+struct Slot<T>(NonNull<Cell<Option<T>>>);
+
+impl<T> Slot<T> {
+    fn new(cell: &Cell<Option<T>>) -> Slot<T> {
+        Slot(NonNull::from(cell))
+    }
+
+    fn take(&self) -> Option<T> {
+        // SAFETY: the cell outlives the entry holding this pointer (see
+        // the type's doc); single thread, no reference into the cell kept.
+        unsafe { self.0.as_ref() }.take()
+    }
+
+    fn set(&self, value: Option<T>) {
+        // SAFETY: as in `take`.
+        unsafe { self.0.as_ref() }.set(value)
+    }
+}
+
+/// Removes a waiter's entry from its list when dropped, on every way out
+/// of the wait.
+struct Unlist<'a, E> {
+    list: &'a RefCell<WaitList<E>>,
+    key: Key,
+}
+
+impl<E> Drop for Unlist<'_, E> {
+    fn drop(&mut self) {
+        let left = self.list.borrow_mut().remove(self.key);
+        drop(left);
+    }
+}
 
 // ---------------------------------------------------------------------------
 // ShutDown
@@ -426,17 +464,20 @@ impl<T: 'static, S: Store<T>> Core<T, S> {
         }
         self.hub.ensure_can_block()?;
         let token = raw::park_token();
-        let slot: Slot<T> = Rc::new(Cell::new(Some(item)));
+        let slot = Cell::new(Some(item));
         let key = self
             .putters
             .borrow_mut()
-            .push_back((token.clone(), slot.clone()));
+            .push_back((token.clone(), Slot::new(&slot)));
+        let unlist = Unlist {
+            list: &self.putters,
+            key,
+        };
         if !self.getters.borrow().is_empty() {
             self.schedule_unlock();
         }
         let r = park(&self.hub, token, timeout, Error::Full);
-        let left = self.putters.borrow_mut().remove(key);
-        drop(left);
+        drop(unlist);
         // Still holding the item: it was not put.
         if let Some(item) = slot.take() {
             drop(item);
@@ -1284,18 +1325,21 @@ impl<T: 'static> Channel<T> {
         }
         self.0.hub.ensure_can_block()?;
         let token = raw::park_token();
-        let slot: Slot<T> = Rc::new(Cell::new(Some(item)));
+        let slot = Cell::new(Some(item));
         let key = self
             .0
             .putters
             .borrow_mut()
-            .push_back((token.clone(), slot.clone()));
+            .push_back((token.clone(), Slot::new(&slot)));
+        let unlist = Unlist {
+            list: &self.0.putters,
+            key,
+        };
         if !self.0.getters.borrow().is_empty() {
             self.0.schedule_unlock();
         }
         let r = park(&self.0.hub, token, timeout, Error::Full);
-        let left = self.0.putters.borrow_mut().remove(key);
-        drop(left);
+        drop(unlist);
         if slot.take().is_some() {
             return Err(r.err().unwrap_or_else(invalid_switch));
         }
@@ -1344,18 +1388,21 @@ impl<T: 'static> Channel<T> {
         }
         self.0.hub.ensure_can_block()?;
         let token = raw::park_token();
-        let slot: Slot<T> = Rc::new(Cell::new(None));
+        let slot = Cell::new(None);
         let key = self
             .0
             .getters
             .borrow_mut()
-            .push_back((token.clone(), slot.clone()));
+            .push_back((token.clone(), Slot::new(&slot)));
+        let unlist = Unlist {
+            list: &self.0.getters,
+            key,
+        };
         if !self.0.putters.borrow().is_empty() {
             self.0.schedule_unlock();
         }
         let r = park(&self.0.hub, token, timeout, Error::Empty);
-        let left = self.0.getters.borrow_mut().remove(key);
-        drop(left);
+        drop(unlist);
         match slot.take() {
             Some(v) => Ok(v),
             None => Err(r.err().unwrap_or_else(invalid_switch)),
