@@ -471,20 +471,12 @@ impl Hub {
         watcher: &Watcher<K>,
         secs: Option<f64>,
     ) -> Result<bool> {
-        self.ensure_can_block()?;
-        if watcher.active() {
-            return Err(Error::ConcurrentObjectUse(
-                "this watcher (or socket) is already used by another greenlet".into(),
-            ));
-        }
-        let token = raw::park_token();
-        if let Err(e) = watcher.start_wake(token.clone()) {
-            raw::unpark();
-            return Err(e);
-        }
-        let r = self.park_for(token, secs);
-        watcher.stop();
-        r
+        self.wait_on(
+            watcher.active(),
+            |t| watcher.start_wake(t),
+            secs,
+            || watcher.stop(),
+        )
     }
 
     /// A socket's wait on one of its io watchers (whose fd it knows is
@@ -493,19 +485,37 @@ impl Hub {
     /// costs libev no `ev_io_start`/`ev_io_stop` pair per wait.
     #[inline]
     pub(crate) fn wait_io(&self, watcher: &crate::core::Io, secs: Option<f64>) -> Result<bool> {
+        self.wait_on(
+            watcher.waiting(),
+            |t| watcher.attach_wake(t),
+            secs,
+            || watcher.detach_wake(),
+        )
+    }
+
+    /// The shape of both: refuse a second waiter (`busy`), `start` the
+    /// watcher with this greenlet's wake-up, park, then `finish`.
+    #[inline(always)]
+    fn wait_on(
+        &self,
+        busy: bool,
+        start: impl FnOnce(raw::WakeToken) -> Result<()>,
+        secs: Option<f64>,
+        finish: impl FnOnce(),
+    ) -> Result<bool> {
         self.ensure_can_block()?;
-        if watcher.waiting() {
+        if busy {
             return Err(Error::ConcurrentObjectUse(
                 "this watcher (or socket) is already used by another greenlet".into(),
             ));
         }
         let token = raw::park_token();
-        if let Err(e) = watcher.attach_wake(token.clone()) {
+        if let Err(e) = start(token.clone()) {
             raw::unpark();
             return Err(e);
         }
         let r = self.park_for(token, secs);
-        watcher.detach_wake();
+        finish();
         r
     }
 
